@@ -1,0 +1,55 @@
+"""The one interface every backend implements, its result types, and the backend registry.
+
+A backend is a module with two functions over one layer and a whole sequence:
+
+    forward_layer(cell, act, p, x, h0, c0, lengths) -> LayerForward
+        cell: CellSpec; act: "tanh" | "relu" (rnn only); p: dict of this layer's parameters keyed without
+        the `_l{k}` suffix (weight_ih (G*H, I), weight_hh (G*H, H), bias_ih, bias_hh (G*H,), and for
+        peephole weight_peephole (3, H)); x: (T, B, I) C-contiguous; h0, c0: (B, H) (c0 None without a
+        cell state); lengths: (B,) int64, every entry in 1..T. Past its length a sequence's state stops
+        changing and its output is zero.
+    backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn) -> LayerGrads
+        fwd: the LayerForward above; d_out: (T, B, H); d_hn, d_cn: (B, H) (d_cn None without a cell state).
+
+All arrays share the model's dtype (float32 or float64). A backend may keep anything in `fwd.cache`.
+"""
+import importlib
+from typing import Any, NamedTuple, Optional
+
+import numpy as np
+
+from rnnbench.errors import InputError
+
+
+class LayerForward(NamedTuple):
+    output: np.ndarray            # (T, B, H)
+    h_n: np.ndarray               # (B, H)
+    c_n: Optional[np.ndarray]     # (B, H) or None
+    cache: Any                    # whatever backward_layer needs
+
+
+class LayerGrads(NamedTuple):
+    params: dict                  # same keys as p
+    dx: np.ndarray                # (T, B, I)
+    dh0: np.ndarray               # (B, H)
+    dc0: Optional[np.ndarray]     # (B, H) or None
+    h_norms: np.ndarray           # (T,)  ||dL/dh_t||_F, total derivative through all later steps
+    c_norms: Optional[np.ndarray]  # (T,) ||dL/dc_t||_F or None
+
+
+BACKENDS = {
+    "reference": "rnnbench.cells.reference",
+    "cpu": "rnnbench.kernels.cpu",
+    "cuda": "rnnbench.kernels.cuda",
+}
+
+
+def get_backend(name):
+    """Import and return the backend module `name`; InputError for an unknown one."""
+    if name not in BACKENDS:
+        raise InputError(f"unknown backend {name!r}; expected one of {', '.join(BACKENDS)}")
+    module = importlib.import_module(BACKENDS[name])
+    check = getattr(module, "check_available", None)
+    if check is not None:
+        check()
+    return module

@@ -1,0 +1,1 @@
+"""Subcommands of the `rnnbench` CLI, one module each (see rnnbench/cli.py for the contract)."""

@@ -1,0 +1,192 @@
+"""RNN: a stack of recurrent layers of one cell type on one backend, with a PyTorch-compatible state_dict.
+
+    m = RNN("lstm", input_size=I, hidden_size=H, num_layers=L, backend="cpu", dtype="float32", seed=0)
+    m.load_state_dict(torch_module.state_dict())
+    out = m.forward(x, h0=None, lengths=None)      # x: (T, B, I)
+    g = m.backward(out, d_output, d_h_n=None, d_c_n=None)
+
+Layers run one after another over the whole sequence (layer k's output is layer k+1's input); the time
+loop lives in the backend. Input checks live here, once for all backends.
+"""
+from typing import Any, NamedTuple, Optional
+
+import numpy as np
+
+from rnnbench.backend import get_backend
+from rnnbench.cells import NONLINEARITIES, get_cell
+from rnnbench.errors import InputError
+
+DTYPES = ("float32", "float64")
+
+
+class Forward(NamedTuple):
+    output: np.ndarray            # (T, B, H): top layer's h_t, zero past each sequence's length
+    h_n: np.ndarray               # (L, B, H)
+    c_n: Optional[np.ndarray]     # (L, B, H) for lstm/peephole, else None
+    cache: Any                    # per-layer backend caches; pass `out` back to backward
+
+
+class Grads(NamedTuple):
+    params: dict                  # state_dict keys -> gradient arrays
+    dx: np.ndarray                # (T, B, I)
+    dh0: np.ndarray               # (L, B, H)
+    dc0: Optional[np.ndarray]     # (L, B, H) or None
+    grad_norms: np.ndarray        # (L, T): ||dL/dh_t||_F per layer
+    cell_grad_norms: Optional[np.ndarray]  # (L, T): ||dL/dc_t||_F for lstm/peephole, else None
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InputError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+class RNN:
+    def __init__(self, cell, input_size, hidden_size, num_layers=1, nonlinearity="tanh",
+                 backend="cpu", dtype="float32", seed=0):
+        self.spec = get_cell(cell)
+        self.cell = cell
+        self.input_size = _positive_int("input_size", input_size)
+        self.hidden_size = _positive_int("hidden_size", hidden_size)
+        self.num_layers = _positive_int("num_layers", num_layers)
+        if nonlinearity not in NONLINEARITIES:
+            raise InputError(f"unknown nonlinearity {nonlinearity!r}; expected tanh or relu")
+        if nonlinearity != "tanh" and cell != "rnn":
+            raise InputError(f"nonlinearity {nonlinearity!r} applies to the rnn cell only, not {cell!r}")
+        self.nonlinearity = nonlinearity
+        if str(dtype) not in DTYPES:
+            raise InputError(f"unsupported dtype {dtype!r}; expected float32 or float64")
+        self.dtype = np.dtype(str(dtype))
+        self.backend_name = backend
+        self.backend = get_backend(backend)
+        self.params = self._init_params(seed)
+
+    # ---- parameters -------------------------------------------------------------------------------
+
+    def layer_shapes(self, k):
+        """This layer's parameter shapes keyed without the `_l{k}` suffix."""
+        size_in = self.input_size if k == 0 else self.hidden_size
+        return self.spec.param_shapes(size_in, self.hidden_size)
+
+    def _init_params(self, seed):
+        # PyTorch's default: every parameter ~ U(-1/sqrt(H), 1/sqrt(H))
+        rng = np.random.default_rng(seed)
+        bound = 1.0 / np.sqrt(self.hidden_size)
+        return [{name: rng.uniform(-bound, bound, shape).astype(self.dtype)
+                 for name, shape in self.layer_shapes(k).items()} for k in range(self.num_layers)]
+
+    def _keys(self):
+        return [f"{name}_l{k}" for k in range(self.num_layers) for name in self.layer_shapes(k)]
+
+    def state_dict(self):
+        """Parameters as numpy arrays under PyTorch's names (`weight_ih_l0`, ...); copies."""
+        return {f"{name}_l{k}": v.copy() for k, layer in enumerate(self.params) for name, v in layer.items()}
+
+    def load_state_dict(self, state_dict):
+        """Load torch tensors or numpy arrays with exactly this model's keys and shapes."""
+        expected = {f"{name}_l{k}": shape for k in range(self.num_layers)
+                    for name, shape in self.layer_shapes(k).items()}
+        missing = sorted(set(expected) - set(state_dict))
+        extra = sorted(set(state_dict) - set(expected))
+        if missing or extra:
+            raise InputError(f"state_dict does not match this {self.cell} model: "
+                             f"missing keys {missing}, unexpected keys {extra}")
+        loaded = {}
+        for key, shape in expected.items():
+            value = state_dict[key]
+            value = np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value)
+            if value.shape != tuple(shape):
+                raise InputError(f"state_dict[{key!r}] has shape {value.shape}, expected {tuple(shape)}")
+            if not np.all(np.isfinite(value)):
+                raise InputError(f"state_dict[{key!r}] contains NaN or Inf")
+            loaded[key] = np.ascontiguousarray(value, dtype=self.dtype)
+        self.params = [{name: loaded[f"{name}_l{k}"] for name in self.layer_shapes(k)}
+                       for k in range(self.num_layers)]
+
+    # ---- input checks -----------------------------------------------------------------------------
+
+    def _array(self, name, value, shape):
+        a = np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value)
+        if a.ndim != len(shape):
+            raise InputError(f"{name} must have {len(shape)} dimensions {shape}, got shape {a.shape}")
+        if a.shape != shape:
+            raise InputError(f"{name} has shape {a.shape}, expected {shape}")
+        if not np.issubdtype(a.dtype, np.number):
+            raise InputError(f"{name} must be numeric, got dtype {a.dtype}")
+        if not np.all(np.isfinite(a)):
+            raise InputError(f"{name} contains NaN or Inf")
+        return np.ascontiguousarray(a, dtype=self.dtype)
+
+    def _state(self, name, value, B):
+        L, H = self.num_layers, self.hidden_size
+        if value is None:
+            return np.zeros((L, B, H), dtype=self.dtype)
+        return self._array(name, value, (L, B, H))
+
+    def _lengths(self, lengths, T, B):
+        if lengths is None:
+            return np.full(B, T, dtype=np.int64)
+        a = np.asarray(lengths.cpu().numpy() if hasattr(lengths, "cpu") else lengths)
+        if a.shape != (B,):
+            raise InputError(f"lengths has shape {a.shape}, expected ({B},)")
+        if not np.issubdtype(a.dtype, np.integer):
+            raise InputError(f"lengths must be integers, got dtype {a.dtype}")
+        if a.size and (a.min() < 1 or a.max() > T):
+            raise InputError(f"lengths must lie in 1..{T} (the sequence length), got {a.min()}..{a.max()}")
+        return np.ascontiguousarray(a, dtype=np.int64)
+
+    # ---- forward and backward ---------------------------------------------------------------------
+
+    def forward(self, x, h0=None, lengths=None, c0=None):
+        """x: (T, B, I). h0 (L, B, H) or, for lstm/peephole, also a tuple (h0, c0) as in PyTorch."""
+        if isinstance(h0, tuple):
+            h0, c0 = h0
+        xs = np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach") else x)
+        if xs.ndim != 3:
+            raise InputError(f"x must have 3 dimensions (T, B, I), got shape {xs.shape}")
+        T, B, _ = xs.shape
+        if T < 1 or B < 1:
+            raise InputError(f"x must have at least one time step and one sequence, got shape {xs.shape}")
+        x = self._array("x", xs, (T, B, self.input_size))
+        h0 = self._state("h0", h0, B)
+        if self.spec.has_cell_state:
+            c0 = self._state("c0", c0, B)
+        elif c0 is not None:
+            raise InputError(f"c0 given, but the {self.cell} cell has no cell state")
+        lengths = self._lengths(lengths, T, B)
+        caches, h_n, c_n = [], [], []
+        inp = x
+        for k, p in enumerate(self.params):
+            f = self.backend.forward_layer(self.spec, self.nonlinearity, p, inp, h0[k],
+                                           c0[k] if self.spec.has_cell_state else None, lengths)
+            caches.append(f)
+            h_n.append(f.h_n)
+            c_n.append(f.c_n)
+            inp = f.output
+        return Forward(inp, np.stack(h_n), np.stack(c_n) if self.spec.has_cell_state else None,
+                       (caches, T, B))
+
+    def backward(self, out, d_output, d_h_n=None, d_c_n=None):
+        """Backpropagate through time from dL/d(output) (T, B, H) and optionally dL/dh_n, dL/dc_n (L, B, H)."""
+        if not isinstance(out, Forward):
+            raise InputError("backward needs the value returned by forward")
+        caches, T, B = out.cache
+        L, H = self.num_layers, self.hidden_size
+        d_out = self._array("d_output", d_output, (T, B, H))
+        d_h_n = self._state("d_h_n", d_h_n, B)
+        if self.spec.has_cell_state:
+            d_c_n = self._state("d_c_n", d_c_n, B)
+        elif d_c_n is not None:
+            raise InputError(f"d_c_n given, but the {self.cell} cell has no cell state")
+        params, dh0, dc0 = {}, [None] * L, [None] * L
+        h_norms, c_norms = [None] * L, [None] * L
+        for k in range(L - 1, -1, -1):
+            g = self.backend.backward_layer(self.spec, self.nonlinearity, self.params[k], caches[k], d_out,
+                                            d_h_n[k], d_c_n[k] if self.spec.has_cell_state else None)
+            params.update({f"{name}_l{k}": v for name, v in g.params.items()})
+            dh0[k], dc0[k], h_norms[k], c_norms[k] = g.dh0, g.dc0, g.h_norms, g.c_norms
+            d_out = g.dx
+        params = {key: params[key] for key in self._keys()}  # state_dict's key order
+        has_c = self.spec.has_cell_state
+        return Grads(params, d_out, np.stack(dh0), np.stack(dc0) if has_c else None,
+                     np.stack(h_norms), np.stack(c_norms) if has_c else None)
