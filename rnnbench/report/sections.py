@@ -1,0 +1,90 @@
+"""The report's six sections, assembled from aggregate.Aggregates: which figures and tables go where, and what
+each section says when the store has no data for it."""
+from rnnbench.report import claims, figures, tables
+from rnnbench.report.aggregate import SOLVED_RULES
+from rnnbench.report.render import Section
+
+
+def build_sections(a):
+    """Aggregates -> [Section]; every section is present, with a note where this store has nothing for it."""
+    return [_gradients(a), _learning(a), _solved(a), _forecasting(a), _speed(a), _claims(a)]
+
+
+def _or_note(section, note):
+    if not section.items:
+        section.items.append(note)
+    return section
+
+
+def _gradients(a):
+    s = Section("1. Gradient norm over time",
+                "The norm of the total derivative of the loss with respect to the hidden state, ‖dL/dh_t‖, at each "
+                "time step t, measured on a fixed probe batch (the figure of Arjovsky, Shah & Bengio 2016). With the "
+                "loss at the last step, a vanilla tanh RNN's curve falls exponentially as t moves away from T; "
+                "dashed lines are ‖dL/dc_t‖ through the LSTMs' cell state.")
+    s.items += figures.gradnorm_figures(a.gradcurves)
+    if not a.decay.empty:
+        s.items.append(tables.gradient_decay(a.decay))
+    return _or_note(s, "No gradient-norm rows in this store.")
+
+
+def _learning(a):
+    s = Section("2. Learning curves",
+                "Test loss during training per task and sequence length, one line per cell, with the task's trivial "
+                "baseline (a model that ignores its input) dashed.")
+    s.items += figures.learning_curve_figures(a.curves)
+    if not a.clipping.empty:
+        s.items.append(tables.clipping(a.clipping))
+    return _or_note(s, "No training runs with evaluations in this store.")
+
+
+def _solved(a):
+    rules = "; ".join(f"{task}: {rule[3]}" for task, rule in SOLVED_RULES.items())
+    s = Section("3. Solved table",
+                f"Which cell learns which sequence length. Solved means, at the run's last evaluation: {rules}. "
+                "A run that diverged did not solve its task.")
+    s.items += tables.solved(a.solved, SOLVED_RULES)
+    return _or_note(s, "No runs of a task with a solved criterion (adding, copy, timing) in this store.")
+
+
+def _forecasting(a):
+    s = Section("4. Forecasting",
+                "Normalized RMSE (RMSE divided by the target's standard deviation) one step and several steps "
+                "ahead, next to persistence, the forecast that repeats the last observed value.")
+    s.items += figures.forecast_figures(a.forecast)
+    if not a.forecast.empty:
+        s.items.append(tables.forecast(a.forecast))
+    return _or_note(s, "No forecasting runs in this store.")
+
+
+def _speed(a):
+    s = Section("5. Speed",
+                "Kernel timings from `rnnbench bench`: rnnbench's backends against PyTorch on the same shapes, "
+                "threads and dtype, as ratios measured in one run; plus the training throughput the runs saw and "
+                "the parameter count of each cell.")
+    if a.speed.empty:
+        s.items.append("Speed was not measured in this run (no `rnnbench bench` JSON next to the store).")
+    else:
+        meta = "; ".join(f"{k}: {v}" for k, v in a.bench_meta.items())
+        s.items.append(f"Machine: {meta}" if meta else "The bench JSON carries no machine metadata.")
+        s.items += figures.speed_figures(a.speed)
+        s.items.append(tables.speed(a.speed))
+    if not a.train_speed.empty:
+        s.items.append(tables.training_speed(a.train_speed))
+    hidden = sorted(set(int(h) for h in a.runs["hidden"].dropna())) if "hidden" in a.runs else []
+    s.items.append(tables.param_counts(hidden or [128]))
+    return s
+
+
+def _claims(a):
+    import pandas as pd
+
+    rows = [{"claim": c.text, "verdict": verdict, "evidence": evidence, "shown in": c.section}
+            for c, verdict, evidence in claims.evaluate(a)]
+    data = pd.DataFrame(rows, columns=["claim", "verdict", "evidence", "shown in"])
+    s = Section("6. Claims from the notes, measured",
+                "Claims made in the notes this project grew from, each decided by a fixed test on this store's data. "
+                "'not supported' means the data disagrees; 'not tested' means this run has no data that can decide.")
+    s.items.append(tables.Table("claims", "Claims and verdicts",
+                                "The verdict each claim gets from the measurements above.", data, data))
+    return s
