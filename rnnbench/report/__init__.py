@@ -27,8 +27,10 @@ def build_report(store_root, out_dir, *, bench_path=None, command=None):
     store_root, out_dir = Path(store_root), Path(out_dir)
     if not store_root.is_dir():
         raise InputError(f"store {str(store_root)!r} is not a directory")
+    if bench_path is not None and not Path(bench_path).is_file():
+        raise InputError(f"bench file {str(bench_path)!r} does not exist")
     bench_path = Path(bench_path) if bench_path else store_root / "bench.json"
-    bench = _load_bench(bench_path) if bench_path.exists() else None
+    bench = _load_bench(bench_path) if bench_path.is_file() else None
     runs = store.load_runs(store_root)
     ids = list(runs["run_id"]) if len(runs) else []
     metrics = store.load_metrics(store_root, ids) if ids else None
@@ -50,7 +52,7 @@ def _load_bench(path):
 def build_from_frames(runs, metrics, gradnorms, bench, out_dir, *, source="", command=None):
     """The report from store frames (None or empty for a store without them) into out_dir, atomically."""
     from rnnbench.report import figures, render, tables
-    from rnnbench.report.aggregate import aggregate
+    from rnnbench.report.aggregate import aggregate, aggregate_runs
     from rnnbench.report.sections import build_sections
 
     out_dir = Path(out_dir)
@@ -58,7 +60,7 @@ def build_from_frames(runs, metrics, gradnorms, bench, out_dir, *, source="", co
         raise InputError(f"output directory {str(out_dir)!r} exists and is not a report; choose another --out")
     a = aggregate(runs, metrics, gradnorms, bench)
     sections = build_sections(a)
-    meta = _meta(a, source, command)
+    meta = _meta(a, aggregate_runs(runs), source, command)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
@@ -76,19 +78,21 @@ def build_from_frames(runs, metrics, gradnorms, bench, out_dir, *, source="", co
     return out_dir / "report.html"
 
 
-def _meta(a, source, command):
+def _meta(a, all_runs, source, command):
     import numba
     import numpy
 
     n_failed = len(a.failed)
-    counts = a.runs["status"].value_counts().to_dict() if len(a.runs) else {}
     if not len(a.runs) and not n_failed:
-        status = "The store holds no runs: there is nothing to report yet. Run `rnnbench reproduce --quick` or `rnnbench sweep` first."
+        status = ("The store holds no finished runs: there is nothing to report yet. Run "
+                  "`rnnbench reproduce --quick` or `rnnbench sweep` first.")
     elif not len(a.runs):
-        status = f"All {n_failed} runs in the store failed; nothing was measured. First error: {a.failed['error'].iloc[0]}"
+        status = (f"All {n_failed} finished runs in the store failed; nothing was measured. "
+                  f"First error: {a.failed['error'].iloc[0]}")
     else:
-        status = (f"{counts.get('done', 0)} runs done, {counts.get('diverged', 0)} diverged, {n_failed} failed"
-                  + (f" (first error: {a.failed['error'].iloc[0]})" if n_failed else ""))
+        counts = all_runs["status"].value_counts()
+        status = ", ".join(f"{n} {s}" for s, n in counts.items()) + (
+            f" (first error: {a.failed['error'].iloc[0]})" if n_failed else "")
     return {
         "runs": status,
         "store": source,

@@ -267,9 +267,14 @@ def _with_columns(frame, columns):
                            for c in missing}) if missing else frame
 
 
+def aggregate_runs(runs):
+    """load_runs()'s frame, or None, with at least the columns the report reads."""
+    return _with_columns(runs, RUN_COLUMNS)
+
+
 def aggregate(runs, metrics, gradnorms, bench=None):
     """Store frames (None where the store has none) + the bench JSON dict or None -> Aggregates."""
-    runs = _with_columns(runs, RUN_COLUMNS)
+    runs = aggregate_runs(runs)
     usable = usable_runs(runs)
     metrics = _with_columns(metrics, METRIC_COLUMNS)
     metrics = metrics[metrics["run_id"].isin(usable["run_id"])]
