@@ -10,6 +10,7 @@ import sys
 from rnnbench.errors import InputError
 
 COMMANDS = [
+    "bench",
 ]
 
 
