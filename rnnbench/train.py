@@ -14,6 +14,7 @@ With a checkpoint object, the run saves its whole state every `checkpoint_every`
 from it bitwise-identically.
 """
 import copy
+import functools
 import math
 import time
 from typing import NamedTuple, Optional
@@ -50,6 +51,16 @@ def build(config):
     return task, model, optimizer, np.random.default_rng(batch_seq), test
 
 
+def _quiet(f):
+    """A diverging run is detected (non-finite loss or gradient norm) and recorded, not warned about."""
+    @functools.wraps(f)
+    def quiet(*args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return f(*args, **kwargs)
+    return quiet
+
+
+@_quiet
 def loss_and_grads(task, model, batch):
     """Forward and backward on one batch: (loss, grads keyed like state_dict, the RNN's Grads).
     grads is None when the loss is not finite."""
@@ -72,6 +83,7 @@ def train_step(task, model, optimizer, batch, config):
     return loss, norm
 
 
+@_quiet
 def evaluate(task, model, test):
     """Test loss and task metrics, in chunks of at most EVAL_ELEMENTS sequence-steps."""
     n = len(test.lengths) if test.lengths is not None else test.x.shape[1]
