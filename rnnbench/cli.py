@@ -12,6 +12,7 @@ from rnnbench.errors import InputError
 COMMANDS = [
     "train",
     "gradnorm",
+    "bench",
 ]
 
 
