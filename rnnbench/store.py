@@ -9,7 +9,8 @@ Layout of store_root/<run_id>/:
     checkpoint.pkl     latest training state, replaced every config["checkpoint_every"] steps
     metrics.parquet    one row per evaluation (written once, at the end of the run)
     gradnorms.parquet  one row per (step, layer, t) of the probe-batch gradient norms (same)
-    status.json        {"status": "done"|"diverged"|"failed", "error", "step", "wall_time"}, written last
+    status.json        {"status": "done"|"diverged"|"failed", "error", "step", "wall_time", "diverged_at",
+                       "resumed_from" (checkpoint step this process started from, or null)}, written last
 
 Every file is written to a temp file in the same directory, fsynced and renamed over its name, so a reader
 never sees half a file. A run is finished when status.json says "done" or "diverged"; such runs are never
@@ -95,13 +96,16 @@ class Checkpoint:
 
     def __init__(self, path):
         self.path = Path(path)
+        self.resumed_from = None      # the step of the state load() returned, for status.json
 
     def load(self):
         try:
             with open(self.path, "rb") as f:
-                return pickle.load(f)
+                state = pickle.load(f)
         except FileNotFoundError:
             return None
+        self.resumed_from = state.get("step")
+        return state
 
     def save(self, state):
         atomic_write(self.path, lambda f: pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL))
@@ -290,6 +294,7 @@ def _train_into(config, run_dir, progress):
     except Exception as e:
         write_json(run_dir / "status.json", {
             "status": "failed", "error": f"{type(e).__name__}: {e}", "step": last_step[0],
+            "resumed_from": checkpoint.resumed_from,
             "wall_time": time.perf_counter() - start, "traceback": traceback.format_exc()})
         return "failed"
     _write_parquet(run_dir / "metrics.parquet", result.metrics)
@@ -297,6 +302,7 @@ def _train_into(config, run_dir, progress):
     wall = result.metrics[-1].get("wall_time") if result.metrics else None
     write_json(run_dir / "status.json", {
         "status": result.status, "error": None, "step": result.step, "diverged_at": result.diverged_at,
+        "resumed_from": checkpoint.resumed_from,
         "wall_time": time.perf_counter() - start if wall is None else wall})
     checkpoint.path.unlink(missing_ok=True)
     return result.status

@@ -101,6 +101,7 @@ def test_failed_run_is_recorded_then_retried_from_its_checkpoint(fake, tmp_path)
 
     assert store.run_once({}, tmp_path) == (rid, "done")
     assert fake.resumed_from == [0, 2]
+    assert json.loads((tmp_path / rid / "status.json").read_text())["resumed_from"] == 2
     assert store.load_metrics(tmp_path)["step"].tolist() == [1, 2, 3, 4]
 
 
