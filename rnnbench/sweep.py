@@ -2,6 +2,7 @@
 process pool (default) or a Dask distributed cluster.
 
     configs = load_sweep("rnnbench/sweeps/adding.toml")       # InputError naming file, key and problem
+    configs = load_sweep("adding")                            # the same: a sweep shipped in rnnbench/sweeps/
     run_sweep(configs, "runs/", workers=2)                    # or scheduler="tcp://HOST:8786"
 
 A sweep file's top-level keys are config keys (rnnbench.config.DEFAULTS); a list makes an axis and the
@@ -22,6 +23,7 @@ from rnnbench import store
 from rnnbench.errors import InputError
 
 SWEEP_KEYS = ("name", "description")
+EXAMPLES = Path(__file__).parent / "sweeps"       # the classic experiments, loadable by name
 # one run uses one core, so N workers use N cores (read by BLAS and Numba when a worker process starts)
 _ONE_THREAD_ENV = {k: "1" for k in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                     "MKL_NUM_THREADS")}
@@ -32,10 +34,13 @@ def load_sweep(path):
     from rnnbench.config import normalize
 
     path = Path(path)
+    if not path.exists() and (EXAMPLES / f"{path}.toml").is_file():
+        path = EXAMPLES / f"{path}.toml"
     try:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
-        raise InputError(f"{path}: no such sweep file") from None
+        shipped = ", ".join(sorted(p.stem for p in EXAMPLES.glob("*.toml")))
+        raise InputError(f"{path}: no such sweep file (shipped sweeps: {shipped})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise InputError(f"{path}: TOML syntax error: {e}") from None
     meta = data.pop("sweep", {})

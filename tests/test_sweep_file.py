@@ -63,3 +63,17 @@ def test_missing_file_and_bad_workers_exit_2(tmp_path, capsys):
     path = _write(tmp_path, "hidden = 4\n")
     assert cli.main(["sweep", str(path), "--store", str(tmp_path / "runs"), "--workers", "0"]) == 2
     assert "--workers must be >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["adding", "copy", "timing", "forecasting"])
+def test_shipped_sweeps_load_by_name_with_one_run_per_grid_point(name):
+    import tomllib
+
+    from rnnbench.sweep import EXAMPLES
+
+    data = tomllib.loads((EXAMPLES / f"{name}.toml").read_text())
+    points = 1
+    for value in data.values():
+        points *= len(value) if isinstance(value, list) else 1
+    configs = load_sweep(name)
+    assert len(configs) == points > 1 and all(c["task"] == data["task"] for c in configs)

@@ -1,6 +1,7 @@
 """`rnnbench sweep SWEEP.toml --store runs/`: run every run of a grid that the store does not have yet.
 
     rnnbench sweep rnnbench/sweeps/adding.toml --store runs/ --workers 4
+    rnnbench sweep adding --store runs/ --dry-run         # a shipped sweep by name: list its runs
     rnnbench sweep rnnbench/sweeps/adding.toml --store /shared/runs --scheduler tcp://10.0.0.1:8786
 
 Finished runs (done or diverged) are skipped; failed runs are retried. Exit code 1 if any run failed.
@@ -12,7 +13,9 @@ HELP = "run the missing runs of a sweep grid (TOML) on a local process pool or a
 
 
 def add_arguments(parser):
-    parser.add_argument("sweep_file", metavar="SWEEP.toml", help="grid of configs: a list value makes an axis")
+    parser.add_argument("sweep_file", metavar="SWEEP.toml",
+                        help="grid of configs (a list value makes an axis), or the name of a shipped sweep: "
+                             "adding, copy, timing, forecasting")
     parser.add_argument("--store", required=True, help="run store directory (created if missing)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, default=os.cpu_count() or 1,
