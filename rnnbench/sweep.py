@@ -191,7 +191,13 @@ def run_sweep(configs, store_root, *, workers=2, scheduler=None, progress=True):
     configs = [normalize(c) for c in configs]
     root = Path(store_root).resolve()
     root.mkdir(parents=True, exist_ok=True)
-    todo = [c for c in configs if not store.is_finished(root / store.run_id(c))]
+    todo = []
+    for config in configs:
+        run_dir = root / store.run_id(config)
+        if store.is_finished(run_dir):
+            store.tidy(run_dir)
+        else:
+            todo.append(config)
     summary = Counter({"total": len(configs), "skipped": len(configs) - len(todo), "done": 0,
                        "diverged": 0, "failed": 0})
     shown = _Progress(configs, summary["skipped"], progress)

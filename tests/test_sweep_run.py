@@ -57,11 +57,14 @@ def _kill(proc):
     proc.wait()
 
 
+RESULT_FILES = ["config.json", "gradnorms.parquet", "metrics.parquet", "status.json"]
+
+
 def _finished(runs):
-    """{run_id: {file name: (mtime_ns, bytes)}} of the finished runs in the store."""
+    """{run_id: {result file: (mtime_ns, bytes)}} of the finished runs in the store."""
     if not runs.exists():
         return {}
-    return {d.name: {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in d.iterdir()}
+    return {d.name: {name: ((d / name).stat().st_mtime_ns, (d / name).read_bytes()) for name in RESULT_FILES}
             for d in runs.iterdir() if store.is_finished(d)}
 
 
@@ -76,8 +79,7 @@ def _assert_complete(runs, configs):
         steps = metrics.loc[metrics["run_id"] == store.run_id(config), "step"].tolist()
         assert steps == sorted(set(steps)) and steps[-1] == config["steps"]
     for d in runs.iterdir():
-        assert sorted(p.name for p in d.iterdir()) == ["config.json", "gradnorms.parquet", "metrics.parquet",
-                                                       "status.json"]
+        assert sorted(p.name for p in d.iterdir()) == RESULT_FILES
 
 
 def _summary(err):
@@ -112,7 +114,7 @@ def test_sigkilled_sweep_finishes_on_rerun_without_redoing_finished_runs(tmp_pat
 
 
 def test_killed_run_resumes_from_its_checkpoint_to_the_same_numbers(tmp_path):
-    sweep = _write(tmp_path, "one.toml", backend="cpu", cell="lstm", steps=3000, checkpoint_every=200,
+    sweep = _write(tmp_path, "one.toml", backend="cpu", cell="lstm", steps=1000, checkpoint_every=100,
                    eval_every=100, gradnorm_every=1000)
     (config,) = load_sweep(sweep)
     rid = store.run_id(config)
@@ -125,7 +127,7 @@ def test_killed_run_resumes_from_its_checkpoint_to_the_same_numbers(tmp_path):
     assert not (killed / rid / "status.json").exists()
     _sweep("sweep", str(sweep), "--store", str(killed), "--workers", "1")
     status = store.read_status(killed / rid)
-    assert status["status"] == "done" and 200 <= status["resumed_from"] < 3000
+    assert status["status"] == "done" and 100 <= status["resumed_from"] < 1000
 
     store.execute(config, fresh)                                   # the same run, never interrupted
     assert store.read_status(fresh / rid)["resumed_from"] is None
@@ -195,7 +197,9 @@ def test_dask_sweeps_survive_a_lost_worker_and_match_local_runs(tmp_path, cluste
         if proc.poll() is None:
             _kill(proc)
     assert proc.returncode == 0, err
-    assert _summary(err) == (6, 0)
+    done, skipped = _summary(err)
+    # the lost worker's run is rerun elsewhere, or found finished if it died just after writing it
+    assert done + skipped == 6 and skipped <= 1
     configs = load_sweep(first) + load_sweep(second)
     _assert_complete(runs, configs)
 
