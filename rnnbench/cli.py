@@ -12,6 +12,9 @@ from rnnbench.errors import InputError
 COMMANDS = [
     "sweep",
     "runs",
+    "train",
+    "gradnorm",
+    "bench",
 ]
 
 

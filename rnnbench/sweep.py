@@ -15,9 +15,13 @@ import itertools
 import os
 import sys
 import time
-import tomllib
 from collections import Counter
 from pathlib import Path
+
+try:
+    import tomllib
+except ImportError:          # Python 3.10
+    import tomli as tomllib
 
 from rnnbench import store
 from rnnbench.errors import InputError
