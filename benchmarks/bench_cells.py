@@ -1,7 +1,8 @@
 """Kernel speed: one layer's forward and forward+backward (BPTT) per cell x backend x shape.
 
-The cuda series is skipped where no GPU is present; its timings include host<->device copies, as the
-RNN API returns NumPy arrays.
+forward+backward takes a fixed seeded dL/d(output) on every step and computes all parameter gradients
+and dL/dx. The cuda series is skipped where no GPU is present; its timings include host<->device copies,
+as the RNN API returns NumPy arrays.
 """
 from benchmarks import common
 
@@ -12,10 +13,10 @@ class Cells:
     timeout = 300
 
     def setup(self, cell, backend, shape):
-        self.model, self.x, self.d_output = common.problem(cell, backend, shape)
+        self.workload = common.workload(cell, backend, shape)
 
     def time_forward(self, cell, backend, shape):
-        self.model.forward(self.x)
+        self.workload.forward()
 
     def time_forward_backward(self, cell, backend, shape):
-        self.model.backward(self.model.forward(self.x), self.d_output)
+        self.workload.train_step()

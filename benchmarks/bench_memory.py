@@ -12,7 +12,7 @@ class LongSequence:
     timeout = 600
 
     def setup(self, cell, backend, shape):
-        self.model, self.x, self.d_output = common.problem(cell, backend, shape)
+        self.workload = common.workload(cell, backend, shape)
 
     def peakmem_forward_backward(self, cell, backend, shape):
-        self.model.backward(self.model.forward(self.x), self.d_output)
+        self.workload.train_step()

@@ -1,18 +1,18 @@
-"""Shared pieces of the asv suites: parameter grids, seeded data, model construction and JIT warm-up.
+"""Shared pieces of the asv suites: parameter grids, seeded data and workloads, skips and JIT warm-up.
 
-Every suite takes its data from here so all series time the same seeded inputs. Convention: the first
-value of every parameter list is the smallest, cheapest point; tests/test_benchmarks.py and the CI
-subset in .ci/run run exactly that point.
+Every suite takes its data from here, and the workloads from `rnnbench bench` (rnnbench.bench.workloads),
+so asv and the bench time the same computation on the same seeded inputs. Convention: the first value of
+every parameter list is the smallest, cheapest point; tests/test_benchmarks.py and the CI subset in
+.ci/run run exactly that point.
 
 Shapes are strings "T<steps>-B<batch>-I<input>-H<hidden>" so asv's tables and `-b` regexes show them.
 """
 import os
 import re
 
-import numpy as np
-
-from rnnbench import RNN, InputError
+from rnnbench import InputError
 from rnnbench.backend import get_backend
+from rnnbench.bench.workloads import RnnbenchWorkload, TorchWorkload, make_data
 from rnnbench.cells import CELLS as _CELL_SPECS
 
 SEED = 0
@@ -21,6 +21,7 @@ CELLS = list(_CELL_SPECS)          # rnn, gru, lstm, peephole
 BACKENDS = ["cpu", "cuda"]
 SHAPES = ["T50-B16-I16-H64", "T100-B32-I32-H128", "T200-B64-I64-H256"]
 LONG_SHAPES = ["T1000-B16-I16-H64", "T4000-B16-I16-H64"]   # peak memory grows with T: the BPTT cache
+TASKS = ["adding", "copy"]
 
 _SHAPE = re.compile(r"^T(\d+)-B(\d+)-I(\d+)-H(\d+)$")
 
@@ -44,35 +45,37 @@ def require_backend(name):
         raise NotImplementedError(f"backend {name!r} unavailable here: {e}") from e
 
 
-def inputs(T, B, I, H, dtype=DTYPE):
-    """Seeded x (T, B, I) ~ N(0, 1) and upstream gradient d_output (T, B, H) ~ N(0, 1/(T*B))."""
-    rng = np.random.default_rng(SEED)
-    x = rng.standard_normal((T, B, I)).astype(dtype)
-    d_output = (rng.standard_normal((T, B, H)) / np.sqrt(T * B)).astype(dtype)
-    return x, d_output
-
-
-def model(cell, backend, I, H, dtype=DTYPE, nonlinearity="tanh"):
-    """A one-layer seeded RNN; every backend gets the same PyTorch-style initial parameters."""
-    return RNN(cell, input_size=I, hidden_size=H, num_layers=1, nonlinearity=nonlinearity,
-               backend=backend, dtype=dtype, seed=SEED)
-
-
-def warm(cell, backend, dtype=DTYPE):
+def warm(cell, backend):
     """Compile (or load from cache) the forward and backward kernels of `cell` on `backend`.
 
     Numba specializes on dtype and array layout, not on sizes, so a 2-step, 2-sequence problem compiles
     exactly the code the timed shapes run; timings then never include compilation.
     """
-    m = model(cell, backend, 2, 2, dtype)
-    x, d_output = inputs(2, 2, 2, 2, dtype)
-    m.backward(m.forward(x), d_output)
+    RnnbenchWorkload(cell, backend, *make_data(2, 2, 2, 2, DTYPE, SEED), seed=SEED).train_step()
 
 
-def problem(cell, backend, shape, dtype=DTYPE):
-    """(model, x, d_output) for one cell x backend x shape, skipped if the backend is absent, JIT warmed."""
+def workload(cell, backend, shape):
+    """One rnnbench layer (rnn = tanh) on seeded data, JIT warmed; skipped if the backend is absent."""
     require_backend(backend)
-    T, B, I, H = dims(shape)
-    warm(cell, backend, dtype)
-    x, d_output = inputs(T, B, I, H, dtype)
-    return model(cell, backend, I, H, dtype), x, d_output
+    warm(cell, backend)
+    return RnnbenchWorkload(cell, backend, *make_data(*dims(shape), DTYPE, SEED), seed=SEED)
+
+
+def torch_workload(cell, device, shape):
+    """The same layer, parameters and data in PyTorch on `device`; skipped without torch or the device."""
+    try:
+        import torch
+    except ImportError as e:
+        raise NotImplementedError("torch is not installed") from e
+    if device == "cuda" and not torch.cuda.is_available():
+        raise NotImplementedError("torch sees no CUDA device")
+    x, d_output = make_data(*dims(shape), DTYPE, SEED)
+    params = RnnbenchWorkload(cell, "reference", x, d_output, seed=SEED).state_dict()
+    return TorchWorkload(cell, params, x, d_output, device=device)
+
+
+def train_config(task, cell, backend, seq_len, **overrides):
+    """A normalized training config (rnnbench.config) for `task`; test_size minimal unless overridden."""
+    from rnnbench.config import normalize
+    return normalize(dict(dict(task=task, cell=cell, backend=backend, seq_len=seq_len, seed=SEED,
+                               dtype=DTYPE, test_size=1, checkpoint_every=0), **overrides))
