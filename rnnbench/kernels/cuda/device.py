@@ -3,6 +3,9 @@
 `NUMBA_ENABLE_CUDASIM=1` (set before numba.cuda is first imported) runs every kernel in numba's
 simulator, one Python thread per CUDA thread: correct but slow, so the simulator gets small tiles.
 """
+import sys
+import threading
+
 import numpy as np
 from numba import config, cuda
 
@@ -13,6 +16,33 @@ SIMULATED = bool(config.ENABLE_CUDASIM)
 # with threads per block, and 4 still spreads tiny test shapes over several tiles and partial edges.
 TILE = 4 if SIMULATED else 16
 TILE_PAD = TILE + 1        # shared tiles get one spare column: no bank conflicts on column reads
+
+
+def _make_simulated_shared_arrays_atomic():
+    """numba-cuda's simulator finds a block's shared array by its source line with an unlocked
+    check-then-create, so two threads reaching the line together can each get a private array and the
+    block computes garbage. Allocate under a lock instead (same keying, same arrays otherwise)."""
+    from numba.cuda.simulator.kernelapi import FakeCUDAShared, numpy_support, types
+    original = FakeCUDAShared.array
+    lock = threading.Lock()
+
+    def array(self, shape, dtype, alignment=None):
+        if shape == 0 or alignment is not None:          # dynamic shared memory / errors: unchanged
+            return original(self, shape, dtype, alignment)
+        caller = sys._getframe(1)
+        key = (caller.f_code.co_filename, caller.f_lineno)
+        with lock:
+            if key not in self._allocations:
+                if isinstance(dtype, types.Type):
+                    dtype = numpy_support.as_dtype(dtype)
+                self._allocations[key] = np.empty(shape, dtype)
+            return self._allocations[key]
+
+    FakeCUDAShared.array = array
+
+
+if SIMULATED:
+    _make_simulated_shared_arrays_atomic()
 
 
 def check_available():
