@@ -148,4 +148,7 @@ def normalize(raw):
                          f"{cfg['task']}, got {cfg['seq_len']}")
     if cfg["task"] == "adding" and cfg["adding_variant"] == "hochreiter" and cfg["seq_len"] < 22:
         raise InputError("config key 'seq_len' must be >= 22 for the hochreiter adding variant")
+    if cfg["task"] == "forecasting":
+        from rnnbench.tasks.forecasting import check_fits
+        check_fits(cfg["series"], cfg["seq_len"], cfg["horizon"])
     return cfg

@@ -14,6 +14,7 @@ With a checkpoint object, the run saves its whole state every `checkpoint_every`
 from it bitwise-identically.
 """
 import copy
+import functools
 import math
 import time
 from typing import NamedTuple, Optional
@@ -50,6 +51,16 @@ def build(config):
     return task, model, optimizer, np.random.default_rng(batch_seq), test
 
 
+def _quiet(f):
+    """A diverging run is detected (non-finite loss or gradient norm) and recorded, not warned about."""
+    @functools.wraps(f)
+    def quiet(*args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return f(*args, **kwargs)
+    return quiet
+
+
+@_quiet
 def loss_and_grads(task, model, batch):
     """Forward and backward on one batch: (loss, grads keyed like state_dict, the RNN's Grads).
     grads is None when the loss is not finite."""
@@ -61,6 +72,18 @@ def loss_and_grads(task, model, batch):
     return loss, grads, g
 
 
+def train_step(task, model, optimizer, batch, config):
+    """One step on one batch: forward, backward, clip, update. Returns (loss, global grad norm before
+    clipping); either NaN/Inf means the step was not applied."""
+    loss, grads, _ = loss_and_grads(task, model, batch)
+    norm = global_norm(grads) if grads is not None else math.nan
+    if math.isfinite(norm):
+        clip(grads, config["clip_mode"], config["clip"], norm)
+        optimizer.step(model.params(), grads)
+    return loss, norm
+
+
+@_quiet
 def evaluate(task, model, test):
     """Test loss and task metrics, in chunks of at most EVAL_ELEMENTS sequence-steps."""
     n = len(test.lengths) if test.lengths is not None else test.x.shape[1]
@@ -102,7 +125,6 @@ def train(config, *, checkpoint=None, progress=None):
     else:
         run = {"step": 0, "elapsed": 0.0, "metrics": [], "gradnorms": [], "loss_sum": 0.0, "norm_sum": 0.0,
                "since_row": 0}
-    params = model.params()
     start = time.perf_counter() - run["elapsed"]
     row_time, session_start, session_step = time.perf_counter(), time.perf_counter(), run["step"]
 
@@ -133,13 +155,10 @@ def train(config, *, checkpoint=None, progress=None):
         add_row(0)
         run["gradnorms"] += gradnorm_rows(task, model, probe, 0)
     for step in range(run["step"] + 1, steps + 1):
-        loss, grads, _ = loss_and_grads(task, model, task.batch(rng, config["batch"]))
-        norm = global_norm(grads) if grads is not None else math.nan
+        loss, norm = train_step(task, model, optimizer, task.batch(rng, config["batch"]), config)
         if not math.isfinite(norm):
             run["step"] = step
             return result("diverged", step, step)
-        clip(grads, config["clip_mode"], config["clip"], norm)
-        optimizer.step(params, grads)
         run["loss_sum"] += loss
         run["norm_sum"] += norm
         run["since_row"] += 1

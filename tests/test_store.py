@@ -101,6 +101,7 @@ def test_failed_run_is_recorded_then_retried_from_its_checkpoint(fake, tmp_path)
 
     assert store.run_once({}, tmp_path) == (rid, "done")
     assert fake.resumed_from == [0, 2]
+    assert json.loads((tmp_path / rid / "status.json").read_text())["resumed_from"] == 2
     assert store.load_metrics(tmp_path)["step"].tolist() == [1, 2, 3, 4]
 
 
@@ -155,3 +156,15 @@ def test_atomic_write_leaves_nothing_when_writing_fails(tmp_path):
 def test_missing_store_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         store.load_runs(tmp_path / "nope")
+
+
+def test_leftovers_of_an_owner_killed_after_finishing_are_removed(fake, tmp_path):
+    rid = store.execute({}, tmp_path)
+    d = tmp_path / rid
+    (d / "checkpoint.pkl").write_bytes(b"old state")
+    (d / ".metrics.parquet.1234.tmp").write_bytes(b"half")
+    (d / "lock").write_text(json.dumps({"host": "elsewhere", "pid": 1, "token": "x"}))
+    os.utime(d / "lock", (0, 0))                        # no heartbeat for a long time: its owner is dead
+    assert store.run_once({}, tmp_path) == (rid, "skipped")
+    assert sorted(p.name for p in d.iterdir()) == ["config.json", "gradnorms.parquet", "metrics.parquet",
+                                                   "status.json"]

@@ -7,9 +7,11 @@ Baseline (always predict 1, the mean): MSE = Var(U1 + U2) = 1/6.
 
 Variant "hochreiter" (Hochreiter & Schmidhuber 1997, "Long short-term memory", Neural Computation 9(8),
 experiment 4): values ~ U[-1, 1]; lengths vary uniformly in T..T + T/10; one of the first 10 steps is marked
-(its value X1, set to 0 if that is step 0), then one of the first T/2 - 1 steps not yet marked (X2); the marker
-channel is -1 at the first and last step unless marked there; target = 0.5 + (X1 + X2) / 4.
-Baseline (always predict 0.5): MSE = (Var X1 + Var X2) / 16 = (0.9/3 + 1/3) / 16.
+(its value X1), then one of the first T/2 - 1 steps not yet marked (X2); the marker
+channel is -1 at the first and last step unless marked there; a marked step 0 has value 0 (the
+paper's "X1 = 0" case); target = 0.5 + (X1 + X2) / 4.
+Baseline (always predict 0.5): MSE = (E X1^2 + E X2^2) / 16 with E X^2 = P(X not at step 0) / 3:
+P(X1 at 0) = 1/10, P(X2 at 0) = 9/10 / (T/2 - 2).
 
 Both: MSE at the last step of each sequence; "accuracy" = fraction with |error| < 0.04, the criterion
 Hochreiter & Schmidhuber call "processed correctly".
@@ -28,7 +30,10 @@ class Adding(Task):
     def __init__(self, seq_len, variant="arjovsky"):
         self.seq_len = seq_len
         self.variant = variant
-        self.baseline_loss = 1 / 6 if variant == "arjovsky" else (0.9 / 3 + 1 / 3) / 16
+        if variant == "arjovsky":
+            self.baseline_loss = 1 / 6
+        else:
+            self.baseline_loss = (0.9 + 1 - 0.9 / (seq_len // 2 - 2)) / 3 / 16
 
     def batch(self, rng, n):
         return (self._arjovsky if self.variant == "arjovsky" else self._hochreiter)(rng, n)
@@ -59,7 +64,7 @@ class Adding(Task):
         second = second + (second >= first)
         x[first, cols, 1] = 1
         x[second, cols, 1] = 1
-        x[0, first == 0, 0] = 0
+        x[0, (first == 0) | (second == 0), 0] = 0     # a marked first step counts as 0
         target = 0.5 + (x[first, cols, 0] + x[second, cols, 0]) / 4
         # past a sequence's length the model ignores the input; zero it so batches are unambiguous
         x[np.arange(x.shape[0])[:, None] >= lengths] = 0

@@ -13,16 +13,25 @@ import numpy as np
 
 from rnnbench.errors import InputError
 from rnnbench.tasks.base import Batch, Task
-from rnnbench.tasks.series import SERIES
+from rnnbench.tasks.series import LENGTHS, SERIES
 
 TRAIN_FRACTION = 0.8
+
+
+def check_fits(series, seq_len, horizon):
+    """InputError unless `series` has at least one training window of seq_len inputs + horizon targets."""
+    n_train = int(LENGTHS[series] * TRAIN_FRACTION)
+    if seq_len + horizon > n_train:
+        raise InputError(f"series {series!r} ({LENGTHS[series]} values, {n_train} for training) is too short "
+                         f"for seq_len {seq_len} + horizon {horizon}")
+    return n_train
 
 
 class Forecasting(Task):
     def __init__(self, seq_len, series, horizon):
         self.seq_len, self.horizon = seq_len, horizon
+        n_train = check_fits(series, seq_len, horizon)
         y, extra = SERIES[series]()
-        n_train = int(len(y) * TRAIN_FRACTION)
         channels = [y] if extra is None else [y, extra]
         self.data = np.stack([(c - c[:n_train].mean()) / c[:n_train].std() for c in channels], axis=1)
         self.input_size = self.data.shape[1]
@@ -30,9 +39,6 @@ class Forecasting(Task):
         # a window starting at s reads data[s:s+T] and predicts y[s+T : s+T+horizon]
         self.train_starts = np.arange(0, n_train - seq_len - horizon + 1)
         self.test_starts = np.arange(max(n_train - seq_len, 0), len(y) - seq_len - horizon + 1)
-        if len(self.train_starts) == 0 or len(self.test_starts) == 0:
-            raise InputError(f"series {series!r} ({len(y)} values, {n_train} for training) is too short for "
-                             f"seq_len {seq_len} + horizon {horizon}")
         test = self._windows(self.test_starts)
         self.scale = test.target[:, 0].std()
         persistence = self._persistence(test)

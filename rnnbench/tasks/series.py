@@ -9,10 +9,11 @@ import importlib.resources
 import numpy as np
 
 DATA_SEED = 20020101    # NARMA10's input sequence: fixed, so the series is a dataset, not a draw
+LENGTHS = {"mackey_glass": 3000, "narma10": 3000, "sunspots": 309}
 
 
 @functools.lru_cache(maxsize=None)
-def mackey_glass(n=3000, tau=17, dt=0.1, warmup=500):
+def mackey_glass(n=LENGTHS["mackey_glass"], tau=17, dt=0.1, warmup=500):
     """Mackey & Glass 1977, "Oscillation and chaos in physiological control systems", Science 197:
     dx/dt = 0.2 x(t - tau) / (1 + x(t - tau)^10) - 0.1 x(t), tau = 17 (chaotic), x = 1.2 for t <= 0;
     Euler steps of dt, sampled every time unit, the first `warmup` units dropped."""
@@ -28,7 +29,7 @@ def mackey_glass(n=3000, tau=17, dt=0.1, warmup=500):
 
 
 @functools.lru_cache(maxsize=None)
-def narma10(n=3000, warmup=100):
+def narma10(n=LENGTHS["narma10"], warmup=100):
     """NARMA10 (Atiya & Parlos 2000, IEEE Trans. Neural Networks 11(3)), driven by u ~ U[0, 0.5]:
     y(t+1) = 0.3 y(t) + 0.05 y(t) sum_{i=0..9} y(t-i) + 1.5 u(t-9) u(t) + 0.1.
     Returns (y, u): the model sees both, so y(t+1) is determined by its input window."""
