@@ -193,6 +193,11 @@ def run_sweep(configs, store_root, *, workers=2, scheduler=None, progress=True):
     if scheduler is None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise InputError(f"workers must be a positive integer, got {workers!r}")
     configs = [normalize(c) for c in configs]
+    if scheduler is None:
+        from rnnbench.backend import get_backend
+
+        for backend in sorted({c["backend"] for c in configs}):
+            get_backend(backend)        # a backend this machine lacks is bad input, not failed runs
     root = Path(store_root).resolve()
     root.mkdir(parents=True, exist_ok=True)
     todo = []

@@ -89,12 +89,19 @@ def _summary(err):
     return int(m[1]), int(m[2])
 
 
+def _lock_pid(run_dir):
+    try:
+        return json.loads((run_dir / "lock").read_text())["pid"]
+    except (FileNotFoundError, ValueError):
+        return None
+
+
 def _numbers(runs, run_id):
     return store.load_metrics(runs, [run_id]).drop(columns=TIMING_COLUMNS + ["run_id"], errors="ignore")
 
 
 def test_sigkilled_sweep_finishes_on_rerun_without_redoing_finished_runs(tmp_path):
-    sweep = _write(tmp_path, "grid.toml", cell=["rnn", "gru", "lstm", "peephole"], seed=[0, 1], steps=200)
+    sweep = _write(tmp_path, "grid.toml", cell=["rnn", "gru", "lstm", "peephole"], seed=[0, 1], steps=100)
     runs = tmp_path / "runs"
     args = ["sweep", str(sweep), "--store", str(runs), "--workers", "2"]
     proc = _start(*args)
@@ -187,11 +194,13 @@ def test_dask_sweeps_survive_a_lost_worker_and_match_local_runs(tmp_path, cluste
     second = _write(tmp_path, "second.toml", cell=["gru", "peephole"], seed=[0, 1, 2], steps=200)
     proc = _start("sweep", str(second), "--store", str(runs), "--scheduler", address)
     try:
-        # kill a worker once it is running a run of this sweep
-        locks = lambda: [d for d in runs.iterdir() if (d / "lock").exists()]
-        _wait_until(lambda: len(_finished(runs)) >= 5 and locks(), [proc])
-        workers[0].kill()
-        workers[0].wait()
+        # once a run of this sweep has finished, kill a worker in the middle of another run
+        pids = {w.pid: w for w in workers}
+        running = lambda: [pid for pid in map(_lock_pid, runs.iterdir()) if pid in pids]
+        _wait_until(lambda: len(_finished(runs)) >= 5 and running(), [proc, *workers])
+        victim = pids[running()[0]]
+        victim.kill()
+        victim.wait()
         out, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:

@@ -3,11 +3,13 @@
     rnnbench runs --store runs/ --status failed
     rnnbench runs --store runs/ --where cell=lstm,gru --where seq_len=100 --columns run_id,cell,seed,status
 
-By default the table shows the config keys that differ between the listed runs.
+By default the table shows the config keys that differ between the listed runs and the last metrics row
+of each finished run (final_test_loss, final_rel_loss, final_accuracy).
 """
 HELP = "list the runs in a run store as a table, with filters"
 
 BASE_COLUMNS = ["run_id", "status", "steps_done", "wall_time"]
+FINAL = ["test_loss", "rel_loss", "accuracy"]       # from each run's last metrics row
 
 
 def add_arguments(parser):
@@ -42,9 +44,12 @@ def run(args):
     import pandas as pd
 
     from rnnbench.errors import InputError
-    from rnnbench.store import load_runs
+    from rnnbench.store import load_metrics, load_runs
 
     runs = load_runs(args.store)
+    last = load_metrics(args.store).groupby("run_id").tail(1)
+    final = last.reindex(columns=["run_id"] + FINAL).rename(columns={k: f"final_{k}" for k in FINAL})
+    runs = runs.merge(final, on="run_id", how="left")
     filters = [("status", args.status)] if args.status else []
     for item in args.where:
         key, sep, value = item.partition("=")
@@ -59,9 +64,10 @@ def run(args):
         if unknown:
             raise InputError(f"--columns: no column {unknown[0]!r}; columns are {', '.join(runs.columns)}")
     else:
-        config_keys = [c for c in runs.columns if c not in BASE_COLUMNS + ["error"]]
-        varying = [c for c in config_keys if runs[c].astype(str).nunique() > 1]
-        columns = BASE_COLUMNS + varying + (["error"] if runs["error"].notna().any() else [])
+        results = list(final.columns[1:])
+        config_keys = [c for c in runs.columns if c not in BASE_COLUMNS + results + ["error"]]
+        varying = [c for c in config_keys if runs[c].astype(str).nunique(dropna=False) > 1]
+        columns = BASE_COLUMNS + varying + results + (["error"] if runs["error"].notna().any() else [])
     table = runs[columns] if len(runs) else pd.DataFrame(columns=columns)
     if args.csv:
         print(table.to_csv(index=False), end="")
