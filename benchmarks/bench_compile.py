@@ -35,7 +35,8 @@ class _Startup:
     params = (common.CELLS, common.BACKENDS)
     param_names = ["cell", "backend"]
     number = 1                # one process start per sample; setup (a fresh cache dir) runs before each
-    repeat = (1, 3, 120.0)
+    rounds = 1                # seconds per sample: a few samples in one round are enough
+    repeat = (1, 3, 60.0)
     warmup_time = 0
     timeout = 1200
     cache_dir = None          # asv may call teardown for a skipped (NotImplementedError) point
