@@ -1,0 +1,44 @@
+"""Shared test configuration: the one list of backends every backend test runs on, with their limits.
+
+"reference" and "cpu" always run. "cuda" joins when rnnbench.kernels.cuda exists and numba.cuda can run
+(NUMBA_ENABLE_CUDASIM=1, or a real GPU), on tiny shapes and a handful of cases: the simulator is slow.
+"""
+import importlib.util
+import os
+from typing import NamedTuple
+
+import pytest
+
+
+class Limits(NamedTuple):
+    T: int          # largest sequence length,
+    B: int          # batch,
+    I: int          # input size
+    H: int          # and hidden size a random case may have on this backend
+    examples: int   # cap on random cases per test
+
+
+UNLIMITED = Limits(T=10**6, B=10**6, I=10**6, H=10**6, examples=10**6)
+
+
+def _cuda_usable():
+    if importlib.util.find_spec("rnnbench.kernels.cuda") is None:
+        return False
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        return True
+    try:
+        from numba import cuda
+        return cuda.is_available()
+    except ImportError:
+        return False
+
+
+BACKENDS = {"reference": UNLIMITED, "cpu": UNLIMITED}
+if _cuda_usable():
+    BACKENDS["cuda"] = Limits(T=4, B=2, I=3, H=4, examples=3)
+
+
+@pytest.fixture(params=list(BACKENDS))
+def backend(request):
+    """Name of the backend under test; BACKENDS[backend] are its limits."""
+    return request.param
