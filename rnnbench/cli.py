@@ -10,6 +10,9 @@ import sys
 from rnnbench.errors import InputError
 
 COMMANDS = [
+    "train",
+    "gradnorm",
+    "bench",
 ]
 
 

@@ -1,0 +1,88 @@
+"""The Numba CPU kernels against the NumPy reference (the spec): every cell, both dtypes, random shapes,
+variable lengths and initial states; plus bitwise determinism run after run."""
+import numpy as np
+import pytest
+
+from rnnbench.cells import CELLS
+from rnnbench.network import RNN
+
+CASES = [("rnn", "tanh"), ("rnn", "relu"), ("gru", "tanh"), ("lstm", "tanh"), ("peephole", "tanh")]
+TOL = {"float64": 1e-10, "float32": 1e-4}
+
+
+def rel_err(a, b):
+    return np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-30)
+
+
+def problem(cell, act, dtype, seed):
+    """Two models (cpu, reference) with equal random parameters, and random inputs incl. ragged lengths."""
+    rng = np.random.default_rng(seed)
+    T, B, I, H, L = (int(v) for v in (rng.integers(1, 9), rng.integers(1, 6), rng.integers(1, 5),
+                                       rng.integers(1, 9), rng.integers(1, 3)))
+    models = [RNN(cell, I, H, num_layers=L, nonlinearity=act, backend=b, dtype=dtype, seed=seed)
+              for b in ("cpu", "reference")]
+    x = rng.standard_normal((T, B, I))
+    lengths = rng.integers(1, T + 1, B)
+    states = [rng.standard_normal((L, B, H)) for _ in range(2)]
+    d_out = rng.standard_normal((T, B, H))
+    d_n = [rng.standard_normal((L, B, H)) for _ in range(2)]
+    has_c = CELLS[cell].has_cell_state
+    fwd_kw = dict(h0=states[0], c0=states[1] if has_c else None, lengths=lengths)
+    bwd_kw = dict(d_h_n=d_n[0], d_c_n=d_n[1] if has_c else None)
+    return models, x, fwd_kw, d_out, bwd_kw
+
+
+def run(model, x, fwd_kw, d_out, bwd_kw):
+    out = model.forward(x, **fwd_kw)
+    return out, model.backward(out, d_out, **bwd_kw)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("cell,act", CASES)
+def test_matches_reference(cell, act, dtype):
+    for seed in range(6):
+        models, x, fwd_kw, d_out, bwd_kw = problem(cell, act, dtype, seed)
+        (fc, gc), (fr, gr) = (run(m, x, fwd_kw, d_out, bwd_kw) for m in models)
+        pairs = [("output", fc.output, fr.output), ("h_n", fc.h_n, fr.h_n), ("dx", gc.dx, gr.dx),
+                 ("dh0", gc.dh0, gr.dh0), ("grad_norms", gc.grad_norms, gr.grad_norms)]
+        if CELLS[cell].has_cell_state:
+            pairs += [("c_n", fc.c_n, fr.c_n), ("dc0", gc.dc0, gr.dc0),
+                      ("cell_grad_norms", gc.cell_grad_norms, gr.cell_grad_norms)]
+        assert gc.params.keys() == gr.params.keys()
+        pairs += [(k, gc.params[k], gr.params[k]) for k in gr.params]
+        for name, a, b in pairs:
+            assert a.dtype == np.dtype(dtype), name
+            assert a.shape == b.shape, name
+            assert rel_err(a, b) <= TOL[dtype], (seed, name, rel_err(a, b))
+
+
+@pytest.mark.parametrize("cell,act", CASES)
+def test_padding_outputs_zero_and_state_carried(cell, act):
+    """Past its length a sequence outputs zeros and its final state equals the state at its length."""
+    models, x, fwd_kw, d_out, bwd_kw = problem(cell, act, "float64", 11)
+    m = models[0]
+    out = m.forward(x, **fwd_kw)
+    lengths = fwd_kw["lengths"]
+    for b, n in enumerate(lengths):
+        assert not out.output[n:, b].any()
+        short = m.forward(x[:n, b:b + 1], h0=fwd_kw["h0"][:, b:b + 1],
+                          c0=None if fwd_kw["c0"] is None else fwd_kw["c0"][:, b:b + 1])
+        np.testing.assert_allclose(out.h_n[:, b], short.h_n[:, 0], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("cell,act", CASES)
+def test_bitwise_deterministic(cell, act):
+    rng = np.random.default_rng(5)
+    T, B, I, H = 20, 16, 3, 24
+    m = RNN(cell, I, H, nonlinearity=act, backend="cpu", dtype="float32", seed=1)
+    x = rng.standard_normal((T, B, I)).astype(np.float32)
+    d_out = rng.standard_normal((T, B, H)).astype(np.float32)
+    lengths = rng.integers(1, T + 1, B)
+    results = []
+    for _ in range(3):
+        out = m.forward(x, lengths=lengths)
+        g = m.backward(out, d_out)
+        results.append([out.output, g.dx, g.grad_norms, *g.params.values()])
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            assert np.array_equal(a, b)
