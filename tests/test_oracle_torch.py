@@ -40,7 +40,7 @@ def test_matches_torch(backend, cell, act, dtype):
     def check(case):
         assert_matches(run_rnnbench(case, backend), oracle(case), TOLERANCE[dtype], dtype,
                        f"{backend} {cell}/{act} {dtype} shape (T, B, I, H, L)={case.shape}")
-    for_random_cases(limits, 12, cases(limits, cell, act, dtype), check)
+    for_random_cases(limits, 20, cases(limits, cell, act, dtype), check)
 
 
 @pytest.mark.parametrize("cell,act", TORCH_CELLS)

@@ -16,7 +16,7 @@ def test_peephole_matches_torch_loop(backend, dtype):
     def check(case):
         assert_matches(run_rnnbench(case, backend), oracle(case), TOLERANCE[dtype], dtype,
                        f"{backend} peephole {dtype} shape (T, B, I, H, L)={case.shape}")
-    for_random_cases(limits, 12, cases(limits, "peephole", "tanh", dtype), check)
+    for_random_cases(limits, 20, cases(limits, "peephole", "tanh", dtype), check)
 
 
 def _without_peepholes(case):
