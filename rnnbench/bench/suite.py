@@ -4,10 +4,12 @@ For every shape, cell and pass (forward; forward+backward) the workloads of all 
 comparator are timed interleaved (timing.time_interleaved) and checked to agree numerically
 (workloads.max_rel_diff) before their times are reported. One row per (shape, cell, pass, backend).
 """
+import statistics
+
 from rnnbench.bench.flops import PASSES, layer_flop
 from rnnbench.bench.machine import machine_meta
 from rnnbench.bench.options import DEFAULT_SHAPES, check_settings
-from rnnbench.bench.roofline import GEMM_SHAPE, gemm_gflops
+from rnnbench.bench.roofline import GEMM_REPEATS, GEMM_SHAPE, gemm_gflops
 from rnnbench.bench.threads import thread_limit
 from rnnbench.bench.timing import time_interleaved
 from rnnbench.bench.workloads import RnnbenchWorkload, TorchWorkload, make_data, max_rel_diff
@@ -30,7 +32,7 @@ def _measure(pass_, ours, theirs, repeats, warmup):
     method = "forward" if pass_ == "forward" else "train_step"
     times = time_interleaved([getattr(w, method) for w in workloads], repeats, warmup)
     names = list(ours) + [("against", d) for d in theirs]
-    return dict(zip(names, times))
+    return {name: statistics.median(ts) for name, ts in zip(names, times)}
 
 
 def run_bench(cells=tuple(CELLS), shapes=DEFAULT_SHAPES, backends=("cpu",), against="torch", dtype="float32",
@@ -50,9 +52,14 @@ def run_bench(cells=tuple(CELLS), shapes=DEFAULT_SHAPES, backends=("cpu",), agai
     with thread_limit(threads):
         say(f"measuring the GEMM roofline ({'x'.join(map(str, GEMM_SHAPE))}, {threads} threads)")
         meta = machine_meta(threads, dtype)
+        if meta["loadavg_1min"] is not None and meta["loadavg_1min"] > meta["cores"]:
+            say(f"WARNING: load average {meta['loadavg_1min']:.1f} on {meta['cores']} cores: other work "
+                "competes with the threads timed here; expect noisy times")
         meta["sgemm_gflops"], meta["njit_dot_gflops"] = gemm_gflops("float32")
-        meta["peak_gflops"] = meta["sgemm_gflops"] if dtype == "float32" else gemm_gflops(dtype)[0]
-        meta.update(gemm_shape=list(GEMM_SHAPE), repeats=repeats, warmup=warmup)
+        # the roofline for %peak: the better of the two GEMM rates, in the run's dtype
+        meta["peak_gflops"] = max(gemm_gflops(dtype) if dtype != "float32" else
+                                  (meta["sgemm_gflops"], meta["njit_dot_gflops"]))
+        meta.update(gemm_shape=list(GEMM_SHAPE), gemm_repeats=GEMM_REPEATS, repeats=repeats, warmup=warmup)
         total, done = len(shapes) * len(cells) * len(passes), 0
         for T, B, I, H in shapes:
             x, d_output = make_data(T, B, I, H, dtype)

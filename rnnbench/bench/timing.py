@@ -2,15 +2,14 @@
 
 Interleaving (A B C, A B C, ...) rather than timing A's repeats then B's makes the ratios between them robust
 to the slow drifts of a shared machine (another job starting, frequency changes): each repeat of every
-function sees the same conditions. The statistic is the median, which ignores the odd preempted repeat.
+function sees the same conditions. Bench rows report the median, which ignores the odd preempted repeat.
 """
 import gc
-import statistics
 import time
 
 
 def time_interleaved(fns, repeats, warmup=1):
-    """Median wall time in seconds of each zero-argument callable in `fns` over `repeats` timed calls.
+    """Wall times in seconds of `repeats` timed calls of each zero-argument callable in `fns`: one list each.
 
     Each is first called `warmup` times untimed (so compilation and first-touch allocation are never timed);
     the garbage collector runs once after the warm-up and is off during each timed call, as in `timeit`
@@ -30,4 +29,4 @@ def time_interleaved(fns, repeats, warmup=1):
                 ts.append(time.perf_counter() - start)
             finally:
                 gc.enable()
-    return [statistics.median(ts) for ts in times]
+    return times
