@@ -2,6 +2,7 @@
 
 "reference" and "cpu" always run. "cuda" joins when rnnbench.kernels.cuda exists and numba.cuda can run
 (NUMBA_ENABLE_CUDASIM=1, or a real GPU), on tiny shapes and a handful of cases: the simulator is slow.
+Tests take the `backend` fixture and bound their random cases by BACKENDS[backend].
 """
 import importlib.util
 import os
@@ -16,6 +17,7 @@ class Limits(NamedTuple):
     I: int          # input size
     H: int          # and hidden size a random case may have on this backend
     examples: int   # cap on random cases per test
+    finite_differences: bool = True  # run the finite-difference checks (dozens of forward passes)
 
 
 UNLIMITED = Limits(T=10**6, B=10**6, I=10**6, H=10**6, examples=10**6)
@@ -35,7 +37,8 @@ def _cuda_usable():
 
 BACKENDS = {"reference": UNLIMITED, "cpu": UNLIMITED}
 if _cuda_usable():
-    BACKENDS["cuda"] = Limits(T=4, B=2, I=3, H=4, examples=3)
+    # the simulator is slow: the torch oracles check its numbers, finite differences add nothing backend-specific
+    BACKENDS["cuda"] = Limits(T=4, B=2, I=3, H=4, examples=3, finite_differences=False)
 
 
 @pytest.fixture(params=list(BACKENDS))
