@@ -1,4 +1,4 @@
-"""Shared test configuration: the one list of backends every backend test runs on, with their limits.
+"""Test-session setup shared by all test modules, and the one list of backends every backend test runs on.
 
 "reference" and "cpu" always run. "cuda" joins when rnnbench.kernels.cuda exists and numba.cuda can run
 (NUMBA_ENABLE_CUDASIM=1, or a real GPU), on tiny shapes and a handful of cases: the simulator is slow.
@@ -6,9 +6,19 @@ Tests take the `backend` fixture and bound their random cases by BACKENDS[backen
 """
 import importlib.util
 import os
+import sys
 from typing import NamedTuple
 
 import pytest
+
+# numba reads NUMBA_ENABLE_CUDASIM when numba.cuda is first imported: without a GPU (no NVIDIA driver
+# device node) the cuda backend's tests run in numba's simulator; with one they run on the GPU.
+if "NUMBA_ENABLE_CUDASIM" not in os.environ and not os.path.exists("/dev/nvidiactl"):
+    os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
+if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+    # the simulator's block manager busy-polls its thread-per-CUDA-thread while holding the GIL:
+    # frequent switches make it several times faster
+    sys.setswitchinterval(1e-4)
 
 
 class Limits(NamedTuple):
