@@ -10,6 +10,11 @@ import sys
 from rnnbench.errors import InputError
 
 COMMANDS = [
+    "sweep",
+    "runs",
+    "train",
+    "gradnorm",
+    "bench",
 ]
 
 
