@@ -197,7 +197,10 @@ def run_sweep(configs, store_root, *, workers=2, scheduler=None, progress=True):
         from rnnbench.backend import get_backend
 
         for backend in sorted({c["backend"] for c in configs}):
-            get_backend(backend)        # a backend this machine lacks is bad input, not failed runs
+            try:
+                get_backend(backend)    # a backend this machine lacks is bad input, not failed runs
+            except ImportError as e:
+                raise InputError(f"backend {backend!r} is not available here: {e}") from None
     root = Path(store_root).resolve()
     root.mkdir(parents=True, exist_ok=True)
     todo = []
