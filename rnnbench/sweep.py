@@ -82,11 +82,13 @@ def load_sweep(path):
 
 
 def _work(config, store_root, wait):
-    """One task on a worker: run_once in one thread -> (run_id, outcome)."""
+    """One task on a worker: run_once on one core (Numba and BLAS threads) -> (run_id, outcome)."""
     import numba
+    from threadpoolctl import threadpool_limits
 
     numba.set_num_threads(1)
-    return store.run_once(config, store_root, wait=wait)
+    with threadpool_limits(1):
+        return store.run_once(config, store_root, wait=wait)
 
 
 @contextlib.contextmanager
