@@ -10,6 +10,8 @@ import sys
 from rnnbench.errors import InputError
 
 COMMANDS = [
+    "sweep",
+    "runs",
     "train",
     "gradnorm",
     "bench",

@@ -1,7 +1,7 @@
 """Run store unit tests: ids, atomic files, claims, skip/retry/resume logic, and the load_* readers.
 
-Training is replaced by a scripted fake so these tests check the store alone; the real-process tests of
-sweeps (kill, resume, dask, concurrency) are in tests/test_sweep_*.py.
+train() is replaced by a scripted fake so these tests check the store alone; the real-process tests of
+sweeps with the real train() (kill, resume, Dask, concurrency) are in tests/test_sweep_run.py.
 """
 import json
 import os
@@ -14,13 +14,15 @@ import numpy as np
 import pytest
 
 from rnnbench import store
+from rnnbench.config import normalize
 from rnnbench.errors import InputError
 
 
+CFG = {"steps": 4, "checkpoint_every": 2}
+
+
 def _normalize(raw):
-    cfg = {"task": "adding", "steps": 4, "seed": 0, "checkpoint_every": 2}
-    cfg.update(raw)
-    return cfg
+    return normalize({**CFG, **raw})
 
 
 class FakeTrain:
@@ -51,8 +53,7 @@ class FakeTrain:
 @pytest.fixture
 def fake(monkeypatch):
     trainer = FakeTrain()
-    monkeypatch.setitem(sys.modules, "rnnbench.config", types.SimpleNamespace(normalize=_normalize))
-    monkeypatch.setitem(sys.modules, "rnnbench.train", types.SimpleNamespace(train=trainer))
+    monkeypatch.setattr("rnnbench.train.train", trainer)
     return trainer
 
 
@@ -64,7 +65,7 @@ def test_run_id_is_a_stable_hash_of_the_config():
 
 
 def test_execute_writes_every_file_and_the_readers_return_them(fake, tmp_path):
-    rid = store.execute({"seed": 3}, tmp_path)
+    rid = store.execute({**CFG, "seed": 3}, tmp_path)
     d = tmp_path / rid
     assert sorted(p.name for p in d.iterdir()) == ["config.json", "gradnorms.parquet", "metrics.parquet",
                                                    "status.json"]      # no lock, temp or checkpoint left
@@ -83,24 +84,25 @@ def test_execute_writes_every_file_and_the_readers_return_them(fake, tmp_path):
 
 
 def test_finished_runs_are_skipped_and_their_files_untouched(fake, tmp_path):
-    rid = store.execute({}, tmp_path)
+    rid = store.execute(CFG, tmp_path)
     before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in (tmp_path / rid).iterdir()}
-    assert store.run_once({}, tmp_path) == (rid, "skipped")
+    assert store.run_once(CFG, tmp_path) == (rid, "skipped")
     assert fake.calls == 1
     assert before == {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in (tmp_path / rid).iterdir()}
 
 
 def test_failed_run_is_recorded_then_retried_from_its_checkpoint(fake, tmp_path):
     fake.fail_at = 3
-    rid, outcome = store.run_once({}, tmp_path)
+    rid, outcome = store.run_once(CFG, tmp_path)
     status = json.loads((tmp_path / rid / "status.json").read_text())
     assert outcome == "failed" and status["status"] == "failed"
     assert status["error"] == "RuntimeError: boom at 3" and status["step"] == 2
     assert store.load_runs(tmp_path)["status"].tolist() == ["failed"]
     assert store.load_metrics(tmp_path).empty          # no results from an unfinished run
 
-    assert store.run_once({}, tmp_path) == (rid, "done")
+    assert store.run_once(CFG, tmp_path) == (rid, "done")
     assert fake.resumed_from == [0, 2]
+    assert json.loads((tmp_path / rid / "status.json").read_text())["resumed_from"] == 2
     assert store.load_metrics(tmp_path)["step"].tolist() == [1, 2, 3, 4]
 
 
@@ -110,10 +112,10 @@ def test_live_claim_makes_others_wait_or_report_busy(fake, tmp_path):
     claim = store.Claim(tmp_path / rid)
     assert claim.acquire()
     assert not store.Claim(tmp_path / rid).acquire()
-    assert store.run_once({}, tmp_path, wait=False) == (rid, "busy")
+    assert store.run_once(CFG, tmp_path, wait=False) == (rid, "busy")
     claim.release()
     assert not (tmp_path / rid / "lock").exists()
-    assert store.run_once({}, tmp_path, wait=False) == (rid, "done")
+    assert store.run_once(CFG, tmp_path, wait=False) == (rid, "done")
 
 
 def test_lock_of_a_dead_process_is_taken_over(fake, tmp_path):
@@ -123,7 +125,7 @@ def test_lock_of_a_dead_process_is_taken_over(fake, tmp_path):
     run_dir.mkdir()
     (run_dir / "lock").write_text(json.dumps({"host": socket.gethostname(), "pid": int(dead.stdout),
                                                "token": "x"}))
-    assert store.run_once({}, tmp_path, wait=False)[1] == "done"
+    assert store.run_once(CFG, tmp_path, wait=False)[1] == "done"
     assert not (run_dir / "lock").exists()
 
 
@@ -155,3 +157,15 @@ def test_atomic_write_leaves_nothing_when_writing_fails(tmp_path):
 def test_missing_store_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         store.load_runs(tmp_path / "nope")
+
+
+def test_leftovers_of_an_owner_killed_after_finishing_are_removed(fake, tmp_path):
+    rid = store.execute(CFG, tmp_path)
+    d = tmp_path / rid
+    (d / "checkpoint.pkl").write_bytes(b"old state")
+    (d / ".metrics.parquet.1234.tmp").write_bytes(b"half")
+    (d / "lock").write_text(json.dumps({"host": "elsewhere", "pid": 1, "token": "x"}))
+    os.utime(d / "lock", (0, 0))                        # no heartbeat for a long time: its owner is dead
+    assert store.run_once(CFG, tmp_path) == (rid, "skipped")
+    assert sorted(p.name for p in d.iterdir()) == ["config.json", "gradnorms.parquet", "metrics.parquet",
+                                                   "status.json"]
