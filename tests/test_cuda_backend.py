@@ -1,0 +1,224 @@
+"""The cuda backend against independent oracles: the NumPy reference backend (all cells, both dtypes,
+lengths, initial states, 2 layers) and PyTorch's own modules; plus the no-GPU error and, where NVIDIA's
+compiler is installed, a compile of every kernel for a real GPU (the simulator never compiles them).
+
+Without a GPU these run in numba's CUDA simulator (tests/conftest.py), so shapes stay tiny.
+"""
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from rnnbench.network import RNN
+
+CASES = [("rnn", "tanh"), ("rnn", "relu"), ("gru", "tanh"), ("lstm", "tanh"), ("peephole", "tanh")]
+TOL = {"float32": dict(rtol=2e-4, atol=2e-5), "float64": dict(rtol=1e-10, atol=1e-12)}
+
+
+def _cuda_or_skip():
+    from rnnbench.backend import get_backend
+    from rnnbench.errors import InputError
+    try:
+        get_backend("cuda")
+    except InputError as e:
+        pytest.skip(str(e))
+
+
+def _run(m, x, h0, c0, lengths, d_out, d_hn, d_cn):
+    f = m.forward(x, h0=h0, c0=c0, lengths=lengths)
+    return f, m.backward(f, d_out, d_h_n=d_hn, d_c_n=d_cn)
+
+
+def _compare(cell, act, dtype, T, B, I, H, L, lengths, seed):
+    _cuda_or_skip()
+    rng = np.random.default_rng(seed)
+    has_c = cell in ("lstm", "peephole")
+    x, h0, d_out, d_hn = (rng.standard_normal(s) for s in ((T, B, I), (L, B, H), (T, B, H), (L, B, H)))
+    c0, d_cn = (rng.standard_normal((L, B, H)) for _ in range(2)) if has_c else (None, None)
+    ref = RNN(cell, I, H, L, nonlinearity=act, backend="reference", dtype=dtype, seed=seed)
+    cu = RNN(cell, I, H, L, nonlinearity=act, backend="cuda", dtype=dtype, seed=seed)
+    (f1, g1), (f2, g2) = (_run(m, x, h0, c0, lengths, d_out, d_hn, d_cn) for m in (ref, cu))
+    tol = TOL[dtype]
+    for name in ("output", "h_n", "c_n"):
+        a, b = getattr(f1, name), getattr(f2, name)
+        if a is None:
+            assert b is None
+            continue
+        assert b.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(b, a, err_msg=name, **tol)
+    for key in g1.params:
+        assert g2.params[key].shape == g1.params[key].shape
+        np.testing.assert_allclose(g2.params[key], g1.params[key], err_msg=key, **tol)
+    for name in ("dx", "dh0", "dc0", "grad_norms", "cell_grad_norms"):
+        a, b = getattr(g1, name), getattr(g2, name)
+        if a is None:
+            assert b is None
+            continue
+        np.testing.assert_allclose(b, a, err_msg=name, **tol)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("cell,act", CASES)
+def test_matches_reference_with_lengths_and_states(cell, act, dtype):
+    _compare(cell, act, dtype, T=3, B=2, I=3, H=3, L=2, lengths=np.array([3, 2]), seed=1)
+
+
+def test_matches_reference_across_several_tiles():
+    # H and B above the simulator's 4x4 tile: partial tiles and multi-tile loops in every kernel
+    _compare("peephole", "tanh", "float64", T=2, B=5, I=2, H=5, L=1, lengths=np.array([2, 1, 2, 2, 1]), seed=2)
+
+
+@pytest.mark.parametrize("cell,act", [c for c in CASES if c[0] != "peephole"])
+def test_matches_torch(cell, act):
+    _cuda_or_skip()
+    torch = pytest.importorskip("torch")
+    T, B, I, H, L = 3, 2, 2, 3, 2
+    kind = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[cell]
+    kw = {"nonlinearity": act} if cell == "rnn" else {}
+    torch.manual_seed(0)
+    net = kind(I, H, L, **kw).double()
+    m = RNN(cell, I, H, L, nonlinearity=act, backend="cuda", dtype="float64")
+    m.load_state_dict(net.state_dict())
+    rng = np.random.default_rng(3)
+    x, h0, d_out, d_hn = (rng.standard_normal(s) for s in ((T, B, I), (L, B, H), (T, B, H), (L, B, H)))
+    xt, h0t = torch.tensor(x, requires_grad=True), torch.tensor(h0, requires_grad=True)
+    if cell == "lstm":
+        c0t = torch.zeros(L, B, H, dtype=torch.float64, requires_grad=True)
+        out_t, (hn_t, _) = net(xt, (h0t, c0t))
+    else:
+        out_t, hn_t = net(xt, h0t)
+    ((out_t * torch.tensor(d_out)).sum() + (hn_t * torch.tensor(d_hn)).sum()).backward()
+    f = m.forward(x, h0=h0)
+    g = m.backward(f, d_out, d_h_n=d_hn)
+    np.testing.assert_allclose(f.output, out_t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(f.h_n, hn_t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for key, p in net.named_parameters():
+        np.testing.assert_allclose(g.params[key], p.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=key)
+    np.testing.assert_allclose(g.dx, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(g.dh0, h0t.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("trans_a,trans_b,accumulate", [(False, True, False), (False, False, True),
+                                                        (True, False, False), (True, True, True)])
+def test_gemm_matches_numpy(trans_a, trans_b, accumulate):
+    # shapes straddle the simulator's 8x8 block tile and 4-deep K tile
+    _cuda_or_skip()
+    from numba import cuda
+    from rnnbench.kernels.cuda.gemm import matmul
+    rng = np.random.default_rng(5)
+    M, N, K = 9, 11, 6
+    a = rng.standard_normal((K, M) if trans_a else (M, K))
+    b = rng.standard_normal((N, K) if trans_b else (K, N))
+    c0, bias = rng.standard_normal((M, N)), rng.standard_normal(N)
+    want = (a.T if trans_a else a) @ (b.T if trans_b else b) + bias + (c0 if accumulate else 0)
+    got = matmul(*(cuda.to_device(v) for v in (a, b, c0)), trans_a, trans_b, accumulate, cuda.to_device(bias))
+    np.testing.assert_allclose(got.copy_to_host(), want, rtol=1e-12, atol=1e-12)
+
+
+def test_device_arrays_stay_on_device_and_match_host_results():
+    _cuda_or_skip()
+    from rnnbench.cells import get_cell
+    from rnnbench.kernels import cuda as backend
+    from rnnbench.kernels.cuda.device import is_device_array, to_device
+    rng = np.random.default_rng(4)
+    cell = get_cell("gru")
+    p = RNN("gru", 2, 3, backend="cuda", dtype="float32").params[0]
+    x, h0, d_out, d_hn = (rng.standard_normal(s).astype(np.float32) for s in ((2, 2, 2), (2, 3), (2, 2, 3), (2, 3)))
+    lengths = np.array([2, 1])
+    host_f = backend.forward_layer(cell, "tanh", p, x, h0, None, lengths)
+    host_g = backend.backward_layer(cell, "tanh", p, host_f, d_out, d_hn, None)
+    dev_f = backend.forward_layer(cell, "tanh", p, to_device(x, np.float32), h0, None, lengths, device_arrays=True)
+    dev_g = backend.backward_layer(cell, "tanh", p, dev_f, to_device(d_out, np.float32), d_hn, None,
+                                   device_arrays=True)
+    assert all(is_device_array(a) for a in (dev_f.output, dev_f.h_n, dev_g.dx, dev_g.dh0, dev_g.h_norms))
+    np.testing.assert_array_equal(dev_f.output.copy_to_host(), host_f.output)
+    np.testing.assert_array_equal(dev_g.dx.copy_to_host(), host_g.dx)
+    for key, v in host_g.params.items():
+        np.testing.assert_array_equal(dev_g.params[key].copy_to_host(), v)
+
+
+def _without_simulator():
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), env.get("PYTHONPATH")]))
+    return env
+
+
+def _has_gpu():
+    return os.path.exists("/dev/nvidiactl")
+
+
+@pytest.mark.skipif(_has_gpu(), reason="a GPU is present, so there is no no-device error to see")
+def test_no_device_raises_input_error():
+    # a fresh process: numba's CUDA state is decided once, at its first import
+    code = textwrap.dedent("""
+        from rnnbench.errors import InputError
+        from rnnbench.network import RNN
+        try:
+            RNN("lstm", 2, 3, backend="cuda")
+        except InputError as e:
+            print(e)
+    """)
+    res = subprocess.run([sys.executable, "-c", code], env=_without_simulator(), capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("no CUDA device was found")
+
+
+# Compiles each kernel for sm_90 with NVIDIA's NVVM (the nvidia-cuda-nvcc and nvidia-cuda-nvrtc wheels,
+# or a CUDA toolkit): type errors the simulator cannot see, and float32 kernels must not fall back to
+# float64 arithmetic. Device functions normally ask the (absent) GPU for its compute capability.
+PTX_CHECK = textwrap.dedent("""
+    import types
+    import numba.cuda.dispatcher as dispatcher
+    dispatcher.get_current_device = lambda: types.SimpleNamespace(compute_capability=(9, 0))
+    from numba import cuda, types as nt
+    from rnnbench.kernels.cuda import gemm, gru, lstm, norms, rnn
+    for f in (nt.float32, nt.float64):
+        a1, a2, a3, i1 = f[::1], f[:, ::1], f[:, :, ::1], nt.int64[::1]
+        sigs = {
+            "gemm": (gemm.gemm_kernel, (a2, a2, a2, a1, nt.boolean, nt.boolean, nt.boolean)),
+            "norms": (norms.step_norms_kernel, (a2, a1)),
+        }
+        for mod in (rnn, gru, lstm):
+            sigs[mod.__name__ + ".forward"] = (mod.forward_step,
+                                               (nt.int64, a3, a2, a1, a2, i1, nt.boolean, a3, a3, a3, a3))
+            sigs[mod.__name__ + ".backward"] = (mod.backward_step, (nt.int64, a2, a2, i1, nt.boolean, a3, a3, a3,
+                                                a3, a2, a2, a3, a3, a3, a3, a3))
+        for name, (kernel, sig) in sigs.items():
+            ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=(9, 0))
+            if f == nt.float32:
+                assert ".f64" not in ptx, name + " does float64 arithmetic in its float32 version"
+    print("ok")
+""")
+
+
+def test_kernels_compile_for_a_real_gpu():
+    try:
+        from cuda.pathfinder import load_nvidia_dynamic_lib
+        load_nvidia_dynamic_lib("nvvm")
+        load_nvidia_dynamic_lib("nvrtc")
+    except Exception as e:  # noqa: BLE001 - any failure to find the compiler means: cannot check here
+        pytest.skip(f"NVIDIA's NVVM compiler is not installed: {type(e).__name__}")
+    res = subprocess.run([sys.executable, "-c", PTX_CHECK], env=_without_simulator(), capture_output=True,
+                         text=True, timeout=600)
+    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr[-3000:]
+
+
+def test_training_on_cuda_matches_reference():
+    # the training loop end to end (batches, loss, clipping, Adam, probe gradient norms) on each backend
+    _cuda_or_skip()
+    from rnnbench.config import normalize
+    from rnnbench.train import train
+    base = {"task": "adding", "seq_len": 4, "cell": "lstm", "hidden": 3, "batch": 2, "steps": 2,
+            "eval_every": 1, "gradnorm_every": 1, "test_size": 2, "dtype": "float64"}
+    ref, cu = (train(normalize({**base, "backend": b})) for b in ("reference", "cuda"))
+    assert cu.status == ref.status == "done"
+    for rows_ref, rows_cu in ((ref.metrics, cu.metrics), (ref.gradnorms, cu.gradnorms)):
+        assert len(rows_cu) == len(rows_ref)
+        for a, b in zip(rows_ref, rows_cu):
+            for key, v in a.items():
+                if isinstance(v, float) and key not in ("wall_time", "steps_per_s"):
+                    assert b[key] == pytest.approx(v, rel=1e-9, abs=1e-12, nan_ok=True), key
