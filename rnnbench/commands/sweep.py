@@ -18,8 +18,8 @@ def add_arguments(parser):
                              "adding, copy, timing, forecasting")
     parser.add_argument("--store", required=True, help="run store directory (created if missing)")
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                       help="local worker processes, one core each (default: all cores)")
+    where.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)),
+                       help="local worker processes, one core each (default: the cores this process may use)")
     where.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                        help="run on this Dask scheduler's workers instead; they must see --store at the same path")
     parser.add_argument("--dry-run", action="store_true", help="list the runs and whether each is finished")
