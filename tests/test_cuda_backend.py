@@ -1,6 +1,8 @@
-"""The cuda backend against independent oracles: the NumPy reference backend (all cells, both dtypes,
-lengths, initial states, 2 layers) and PyTorch's own modules; plus the no-GPU error and, where NVIDIA's
-compiler is installed, a compile of every kernel for a real GPU (the simulator never compiles them).
+"""The cuda backend against independent oracles beyond the shared suite (tests/oracles.py runs PyTorch's
+modules against every backend): the NumPy reference backend (all cells, both dtypes, lengths, initial
+states, 2 layers, several tiles), NumPy's matmul for the GEMM, the training loop on the reference backend;
+plus the no-GPU error and, where NVIDIA's compiler is installed, a compile of every kernel for a real GPU
+(the simulator never compiles them).
 
 Without a GPU these run in numba's CUDA simulator (tests/conftest.py), so shapes stay tiny.
 """
@@ -85,36 +87,6 @@ def test_matches_reference_at_realistic_shapes_on_a_gpu(cell, act, dtype):
     # shapes the float32 reference stays within 2% of TOL of the float64 one)
     lengths = np.random.default_rng(6).integers(1, 51, 64)
     _compare(cell, act, dtype, T=50, B=64, I=40, H=96, L=2, lengths=lengths, seed=6)
-
-
-@pytest.mark.parametrize("cell,act", [c for c in CASES if c[0] != "peephole"])
-def test_matches_torch(cell, act):
-    _cuda_or_skip()
-    torch = pytest.importorskip("torch")
-    T, B, I, H, L = 3, 2, 2, 3, 2
-    kind = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[cell]
-    kw = {"nonlinearity": act} if cell == "rnn" else {}
-    torch.manual_seed(0)
-    net = kind(I, H, L, **kw).double()
-    m = RNN(cell, I, H, L, nonlinearity=act, backend="cuda", dtype="float64")
-    m.load_state_dict(net.state_dict())
-    rng = np.random.default_rng(3)
-    x, h0, d_out, d_hn = (rng.standard_normal(s) for s in ((T, B, I), (L, B, H), (T, B, H), (L, B, H)))
-    xt, h0t = torch.tensor(x, requires_grad=True), torch.tensor(h0, requires_grad=True)
-    if cell == "lstm":
-        c0t = torch.zeros(L, B, H, dtype=torch.float64, requires_grad=True)
-        out_t, (hn_t, _) = net(xt, (h0t, c0t))
-    else:
-        out_t, hn_t = net(xt, h0t)
-    ((out_t * torch.tensor(d_out)).sum() + (hn_t * torch.tensor(d_hn)).sum()).backward()
-    f = m.forward(x, h0=h0)
-    g = m.backward(f, d_out, d_h_n=d_hn)
-    np.testing.assert_allclose(f.output, out_t.detach().numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(f.h_n, hn_t.detach().numpy(), rtol=1e-10, atol=1e-12)
-    for key, p in net.named_parameters():
-        np.testing.assert_allclose(g.params[key], p.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=key)
-    np.testing.assert_allclose(g.dx, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(g.dh0, h0t.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("trans_a,trans_b,accumulate", [(False, True, False), (False, False, True),
