@@ -204,7 +204,6 @@ def run_sweep(configs, store_root, *, workers=2, scheduler=None, progress=True):
             except ImportError as e:
                 raise InputError(f"backend {backend!r} is not available here: {e}") from None
     root = Path(store_root).resolve()
-    root.mkdir(parents=True, exist_ok=True)
     todo = []
     for config in configs:
         run_dir = root / store.run_id(config)
@@ -219,6 +218,7 @@ def run_sweep(configs, store_root, *, workers=2, scheduler=None, progress=True):
         return dict(summary)
     pool = _DaskPool(scheduler) if scheduler is not None else _LocalPool(min(workers, len(todo)))
     try:
+        root.mkdir(parents=True, exist_ok=True)  # after connecting: a bad address leaves nothing behind
         busy = []
         for wait, batch in ((False, todo), (True, busy)):
             for config, future in pool.map_unordered(batch, str(root), wait):

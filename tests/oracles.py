@@ -64,7 +64,8 @@ class Case:
 
 
 def param_shapes(cell, I, H, L):
-    """PyTorch's parameter names and shapes (taken from a torch module), plus the peephole diagonals."""
+    """Parameter names and shapes as nn.RNN/GRU/LSTM have them (torch_module's strict load checks it),
+    plus the peephole diagonals (3, H) per layer."""
     gates = {"rnn": 1, "gru": 3, "lstm": 4, "peephole": 4}[cell]
     shapes = {}
     for k in range(L):
@@ -77,6 +78,8 @@ def param_shapes(cell, I, H, L):
 
 
 def make_case(seed, cell, act, dtype, T, B, I, H, L, with_lengths, with_h0):
+    """A Case of these sizes drawn from `seed`: values uniform in [-1, 1], parameters in PyTorch's
+    init range; random lengths and initial states where asked."""
     rng = np.random.default_rng(seed)
 
     def draw(shape, scale=1.0):
@@ -95,13 +98,14 @@ def make_case(seed, cell, act, dtype, T, B, I, H, L, with_lengths, with_h0):
 
 # ---- hypothesis: random cases within a backend's limits ------------------------------------------------
 
-def cases(limits, cell, act, dtype, max_T=40, max_B=8, max_I=6, max_H=33, max_L=2):
-    """Strategy for Cases with T 1..40, B 1..8, I 1..6, H 1..33, 1 or 2 layers, capped by `limits`."""
+def cases(limits, cell, act, dtype):
+    """Strategy for Cases with T 1..40, B 1..8, I 1..6, H 1..33, 1 or 2 layers, capped by `limits`,
+    with or without lengths and initial states."""
     return st.builds(
         make_case, st.integers(0, 2**32 - 1), st.just(cell), st.just(act), st.just(dtype),
-        st.integers(1, min(max_T, limits.T)), st.integers(1, min(max_B, limits.B)),
-        st.integers(1, min(max_I, limits.I)), st.integers(1, min(max_H, limits.H)),
-        st.integers(1, max_L), st.booleans(), st.booleans())
+        st.integers(1, min(40, limits.T)), st.integers(1, min(8, limits.B)),
+        st.integers(1, min(6, limits.I)), st.integers(1, min(33, limits.H)),
+        st.integers(1, 2), st.booleans(), st.booleans())
 
 
 def for_random_cases(limits, max_examples, strategy, check):

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from oracles import (TOLERANCE, TORCH_CELLS, assert_matches, cases, for_random_cases, module_oracle, oracle,
                      run_rnnbench, torch_module, unrolled_oracle)
 
-import rnnbench
 
 DTYPES = ["float64", "float32"]
 
@@ -38,7 +37,9 @@ def test_matches_torch(backend, cell, act, dtype):
     limits = BACKENDS[backend]
 
     def check(case):
-        assert_matches(run_rnnbench(case, backend), oracle(case), TOLERANCE[dtype], dtype,
+        # parameters straight from a torch module of the test's dtype, as a user would load them
+        torch_sd = torch_module(case, getattr(torch, dtype)).state_dict()
+        assert_matches(run_rnnbench(case, backend, torch_sd), oracle(case), TOLERANCE[dtype], dtype,
                        f"{backend} {cell}/{act} {dtype} shape (T, B, I, H, L)={case.shape}")
     for_random_cases(limits, 20, cases(limits, cell, act, dtype), check)
 
