@@ -21,8 +21,12 @@ TILE_PAD = TILE + 1        # shared tiles get one spare column: no bank conflict
 def _make_simulated_shared_arrays_atomic():
     """numba-cuda's simulator finds a block's shared array by its source line with an unlocked
     check-then-create, so two threads reaching the line together can each get a private array and the
-    block computes garbage. Allocate under a lock instead (same keying, same arrays otherwise)."""
-    from numba.cuda.simulator.kernelapi import FakeCUDAShared, numpy_support, types
+    block computes garbage. Allocate under a lock instead (same keying, same arrays otherwise); left as
+    it is should a numba-cuda release reorganise these internals."""
+    try:
+        from numba.cuda.simulator.kernelapi import FakeCUDAShared, numpy_support, types
+    except ImportError:
+        return
     original = FakeCUDAShared.array
     lock = threading.Lock()
 

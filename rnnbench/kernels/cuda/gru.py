@@ -14,7 +14,7 @@ SAVED = 4
 SEPARATE_DHP = True    # the n gate's recurrent term is scaled by r: dhp_n = r * dxp_n
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def forward_step(t, xp, w_hh, b_hh, wp, lengths, relu, hs, cs, saved, out):
     b, j = position()
     acc = cuda.local.array(MAX_GATES, dtype=xp.dtype)
@@ -32,7 +32,7 @@ def forward_step(t, xp, w_hh, b_hh, wp, lengths, relu, hs, cs, saved, out):
         emit(hs, out, t, b, j, (one - z) * n + z * hs[t, b, j], t < lengths[b])
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def backward_step(t, w_hh, wp, lengths, relu, hs, cs, saved, d_out, dh_state, dc_state, dh_seq, dc_seq,
                   dxp, dhp, dwp):
     b, k = position()

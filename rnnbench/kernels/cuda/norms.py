@@ -12,7 +12,7 @@ from rnnbench.kernels.cuda.device import SIMULATED
 THREADS = 4 if SIMULATED else 256          # a power of two
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def step_norms_kernel(seq, out):
     # seq: (T, N) one row per time step; out: (T,)
     part = cuda.shared.array(THREADS, dtype=seq.dtype)

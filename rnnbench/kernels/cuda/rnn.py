@@ -18,7 +18,7 @@ SAVED = 0              # the new state hs[t+1] is all backward needs
 SEPARATE_DHP = False
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def forward_step(t, xp, w_hh, b_hh, wp, lengths, relu, hs, cs, saved, out):
     b, j = position()
     acc = cuda.local.array(MAX_GATES, dtype=xp.dtype)
@@ -30,7 +30,7 @@ def forward_step(t, xp, w_hh, b_hh, wp, lengths, relu, hs, cs, saved, out):
         emit(hs, out, t, b, j, h_new, t < lengths[b])
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def backward_step(t, w_hh, wp, lengths, relu, hs, cs, saved, d_out, dh_state, dc_state, dh_seq, dc_seq,
                   dxp, dhp, dwp):
     b, k = position()
