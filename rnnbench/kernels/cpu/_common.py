@@ -21,7 +21,8 @@ from threadpoolctl import ThreadpoolController
 
 # no nnan/ninf: keep NaN/Inf behaviour while allowing contraction to FMA, reassociation and vectorizing
 FASTMATH = {"contract", "reassoc", "nsz", "arcp", "afn"}
-KERNEL = dict(cache=True, nogil=True, fastmath=FASTMATH)
+# error_model="numpy": no zero-division branch in every loop body, which would block vectorization
+KERNEL = dict(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 
 _CLAMP = np.float32(7.90531110763549805)
 _A = [np.float32(v) for v in (4.89352455891786e-03, 6.37261928875436e-04, 1.48572235717979e-05,
@@ -44,7 +45,7 @@ def sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
-@overload(tanh, inline="always")
+@overload(tanh)
 def _tanh(x):
     if x == types.float32:
         def tanh32(x):
@@ -57,7 +58,7 @@ def _tanh(x):
     return lambda x: np.tanh(x)
 
 
-@overload(sigmoid, inline="always")
+@overload(sigmoid)
 def _sigmoid(x):
     if x == types.float32:
         return lambda x: HALF32 * tanh(HALF32 * x) + HALF32

@@ -24,22 +24,24 @@ def gru_forward(lo, hi, xp, w_hhT, b_hh, h0, lengths, out, h, hpn):
     for t in range(T):
         np.dot(h[lo:hi], w_hhT, hp)
         for b in range(lo, hi):
+            o = out[t, b]
             if t < lengths[b]:
-                k = b - lo
+                x = xp[t, b]
+                a = hp[b - lo]
+                hn = hpn[t, b]
+                hb = h[b]
+                for j in range(2 * H):
+                    x[j] = sigmoid(x[j] + a[j] + b_hh[j])
                 for j in range(H):
-                    r = sigmoid(xp[t, b, j] + hp[k, j] + b_hh[j])
-                    z = sigmoid(xp[t, b, H + j] + hp[k, H + j] + b_hh[H + j])
-                    hn = hp[k, 2 * H + j] + b_hh[2 * H + j]
-                    n = tanh(xp[t, b, 2 * H + j] + r * hn)
-                    v = (one - z) * n + z * h[b, j]
-                    xp[t, b, j] = r
-                    xp[t, b, H + j] = z
-                    xp[t, b, 2 * H + j] = n
-                    hpn[t, b, j] = hn
-                    out[t, b, j] = v
-                    h[b, j] = v
+                    hn[j] = a[2 * H + j] + b_hh[2 * H + j]
+                for j in range(H):
+                    x[2 * H + j] = tanh(x[2 * H + j] + x[j] * hn[j])
+                for j in range(H):
+                    z = x[H + j]
+                    o[j] = (one - z) * x[2 * H + j] + z * hb[j]
+                hb[:] = o
             else:
-                out[t, b, :] = zero
+                o[:] = zero
 
 
 @njit(**KERNEL)
@@ -54,34 +56,40 @@ def gru_backward(lo, hi, w_hh, h0, out, gates, hpn, lengths, d_out, dh, dxp, dhp
     for t in range(T - 1, -1, -1):
         hprev = h0 if t == 0 else out[t - 1]
         for b in range(lo, hi):
+            d = dh[b]
+            dx = dxp[t, b]
+            dr = dhp[t, b]
             if t < lengths[b]:
-                s = 0.0
+                g = gates[t, b]
+                hn = hpn[t, b]
+                hb = hprev[b]
+                dy = d_out[t, b]
                 for j in range(H):
-                    d = dh[b, j] + d_out[t, b, j]
-                    dh[b, j] = d
-                    s += d * d
-                    r = gates[t, b, j]
-                    z = gates[t, b, H + j]
-                    n = gates[t, b, 2 * H + j]
-                    dn = d * (one - z) * (one - n * n)
-                    dz = d * (hprev[b, j] - n) * z * (one - z)
-                    dr = dn * hpn[t, b, j] * r * (one - r)
-                    dxp[t, b, j] = dr
-                    dxp[t, b, H + j] = dz
-                    dxp[t, b, 2 * H + j] = dn
-                    dhp[t, b, j] = dr
-                    dhp[t, b, H + j] = dz
-                    dhp[t, b, 2 * H + j] = dn * r
-                h_sq[t, b] = s
+                    d[j] += dy[j]
+                for j in range(H):
+                    r = g[j]
+                    z = g[H + j]
+                    n = g[2 * H + j]
+                    dn = d[j] * (one - z) * (one - n * n)
+                    dx[j] = dn * hn[j] * r * (one - r)
+                    dx[H + j] = d[j] * (hb[j] - n) * z * (one - z)
+                    dx[2 * H + j] = dn
+                for j in range(2 * H):
+                    dr[j] = dx[j]
+                for j in range(H):
+                    dr[2 * H + j] = dx[2 * H + j] * g[j]
             else:
-                h_sq[t, b] = sq_row(dh[b])
-                dxp[t, b, :] = zero
-                dhp[t, b, :] = zero
+                dx[:] = zero
+                dr[:] = zero
+            h_sq[t, b] = sq_row(d)
         np.dot(dhp[t, lo:hi], w_hh, dh_prev)
         for b in range(lo, hi):
             if t < lengths[b]:
+                d = dh[b]
+                g = gates[t, b]
+                dp = dh_prev[b - lo]
                 for j in range(H):
-                    dh[b, j] = dh_prev[b - lo, j] + dh[b, j] * gates[t, b, H + j]
+                    d[j] = dp[j] + d[j] * g[H + j]
 
 
 def forward(p, xp, h0, c0, lengths, relu):

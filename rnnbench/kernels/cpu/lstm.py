@@ -3,7 +3,7 @@
     i, f, o = s(xp + hp);  g = tanh(xp_g + hp_g);  c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t)
 
 with hp = W_hh h_{t-1} + b_hh. Each kernel runs the whole sequence for batch rows lo:hi. The forward
-overwrites xp with the activated gates and stores c_t and tanh(c_t) per step for the backward.
+overwrites xp with the activated gates and stores c_t per step for the backward.
 """
 import numpy as np
 from numba import njit
@@ -12,10 +12,10 @@ from rnnbench.kernels.cpu._common import KERNEL, norms, run_blocks, sigmoid, sq_
 
 
 @njit(**KERNEL)
-def lstm_forward(lo, hi, xp, w_hhT, b_hh, h0, c0, lengths, out, h, c, cs, tcs):
+def lstm_forward(lo, hi, xp, w_hhT, b_hh, h0, c0, lengths, out, h, c, cs):
     # xp: (T, B, 4H) in: input projection, out: gates (i, f, g, o); w_hhT: (H, 4H) = W_hh^T; b_hh: (4H,)
     # h0, c0: (B, H); lengths: (B,)
-    # written for rows lo:hi: out (T, B, H); h, c (B, H) final states; cs, tcs (T, B, H) c_t and tanh(c_t)
+    # written for rows lo:hi: out (T, B, H); h, c (B, H) final states; cs (T, B, H) the cell states c_t
     T, _, G = xp.shape
     H = G // 4
     zero = xp.dtype.type(0)
@@ -25,75 +25,82 @@ def lstm_forward(lo, hi, xp, w_hhT, b_hh, h0, c0, lengths, out, h, c, cs, tcs):
     for t in range(T):
         np.dot(h[lo:hi], w_hhT, hp)
         for b in range(lo, hi):
+            o = out[t, b]
             if t < lengths[b]:
-                k = b - lo
+                x = xp[t, b]
+                a = hp[b - lo]
+                cb = c[b]
+                cn = cs[t, b]
+                for j in range(2 * H):
+                    x[j] = sigmoid(x[j] + a[j] + b_hh[j])
+                for j in range(2 * H, 3 * H):
+                    x[j] = tanh(x[j] + a[j] + b_hh[j])
+                for j in range(3 * H, G):
+                    x[j] = sigmoid(x[j] + a[j] + b_hh[j])
                 for j in range(H):
-                    i = sigmoid(xp[t, b, j] + hp[k, j] + b_hh[j])
-                    f = sigmoid(xp[t, b, H + j] + hp[k, H + j] + b_hh[H + j])
-                    g = tanh(xp[t, b, 2 * H + j] + hp[k, 2 * H + j] + b_hh[2 * H + j])
-                    o = sigmoid(xp[t, b, 3 * H + j] + hp[k, 3 * H + j] + b_hh[3 * H + j])
-                    cn = f * c[b, j] + i * g
-                    tc = tanh(cn)
-                    xp[t, b, j] = i
-                    xp[t, b, H + j] = f
-                    xp[t, b, 2 * H + j] = g
-                    xp[t, b, 3 * H + j] = o
-                    cs[t, b, j] = cn
-                    tcs[t, b, j] = tc
-                    c[b, j] = cn
-                    out[t, b, j] = o * tc
-                    h[b, j] = o * tc
+                    cn[j] = x[H + j] * cb[j] + x[j] * x[2 * H + j]
+                for j in range(H):
+                    o[j] = x[3 * H + j] * tanh(cn[j])
+                cb[:] = cn
+                h[b] = o
             else:
-                out[t, b, :] = zero
+                o[:] = zero
 
 
 @njit(**KERNEL)
-def lstm_backward(lo, hi, w_hh, c0, gates, cs, tcs, lengths, d_out, dh, dc, da, h_sq, c_sq):
-    # w_hh: (4H, H); c0: (B, H); gates: (T, B, 4H); cs, tcs: (T, B, H); lengths: (B,); d_out: (T, B, H)
+def lstm_backward(lo, hi, w_hh, c0, gates, cs, lengths, d_out, dh, dc, da, h_sq, c_sq):
+    # w_hh: (4H, H); c0: (B, H); gates: (T, B, 4H); cs: (T, B, H); lengths: (B,); d_out: (T, B, H)
     # dh, dc: (B, H) in dL/dh_n, dL/dc_n, out dL/dh0, dL/dc0
     # written for rows lo:hi: da (T, B, 4H) dL/d(pre-activations); h_sq, c_sq (T, B) squared row norms
     T, _, H = cs.shape
     zero = cs.dtype.type(0)
     one = cs.dtype.type(1)
     dh_prev = np.empty((hi - lo, H), cs.dtype)
+    tc = np.empty(H, cs.dtype)          # tanh(c_t), recomputed: cheaper than storing and reloading it
     for t in range(T - 1, -1, -1):
         cprev = c0 if t == 0 else cs[t - 1]
         for b in range(lo, hi):
+            d = dh[b]
+            dcb = dc[b]
+            dab = da[t, b]
             if t < lengths[b]:
-                sh = 0.0
-                sc = 0.0
+                g = gates[t, b]
+                cn = cs[t, b]
+                cp = cprev[b]
+                dy = d_out[t, b]
                 for j in range(H):
-                    d = dh[b, j] + d_out[t, b, j]
-                    sh += d * d
-                    i = gates[t, b, j]
-                    f = gates[t, b, H + j]
-                    g = gates[t, b, 2 * H + j]
-                    o = gates[t, b, 3 * H + j]
-                    tc = tcs[t, b, j]
-                    dct = dc[b, j] + d * o * (one - tc * tc)
-                    sc += dct * dct
-                    da[t, b, j] = dct * g * i * (one - i)
-                    da[t, b, H + j] = dct * cprev[b, j] * f * (one - f)
-                    da[t, b, 2 * H + j] = dct * i * (one - g * g)
-                    da[t, b, 3 * H + j] = d * tc * o * (one - o)
-                    dc[b, j] = dct * f
-                h_sq[t, b] = sh
-                c_sq[t, b] = sc
+                    d[j] += dy[j]
+                for j in range(H):
+                    tc[j] = tanh(cn[j])
+                for j in range(H):
+                    dcb[j] += d[j] * g[3 * H + j] * (one - tc[j] * tc[j])
+                for j in range(H):
+                    i = g[j]
+                    f = g[H + j]
+                    gg = g[2 * H + j]
+                    o = g[3 * H + j]
+                    dab[j] = dcb[j] * gg * i * (one - i)
+                    dab[H + j] = dcb[j] * cp[j] * f * (one - f)
+                    dab[2 * H + j] = dcb[j] * i * (one - gg * gg)
+                    dab[3 * H + j] = d[j] * tc[j] * o * (one - o)
+                h_sq[t, b] = sq_row(d)
+                c_sq[t, b] = sq_row(dcb)
+                for j in range(H):
+                    dcb[j] *= g[H + j]
             else:
-                h_sq[t, b] = sq_row(dh[b])
-                c_sq[t, b] = sq_row(dc[b])
-                da[t, b, :] = zero
+                h_sq[t, b] = sq_row(d)
+                c_sq[t, b] = sq_row(dcb)
+                dab[:] = zero
         np.dot(da[t, lo:hi], w_hh, dh_prev)
         for b in range(lo, hi):
             if t < lengths[b]:
-                dh[b, :] = dh_prev[b - lo, :]
+                dh[b] = dh_prev[b - lo]
 
 
 def allocate_forward(xp, h0):
-    """Output buffers shared with the peephole cell: out, h, c, cs, tcs."""
+    """Output buffers shared with the peephole cell: out, h, c, cs."""
     T, B, H = xp.shape[0], xp.shape[1], h0.shape[1]
-    return (np.empty((T, B, H), xp.dtype), np.empty_like(h0), np.empty_like(h0),
-            np.empty((T, B, H), xp.dtype), np.empty((T, B, H), xp.dtype))
+    return np.empty((T, B, H), xp.dtype), np.empty_like(h0), np.empty_like(h0), np.empty((T, B, H), xp.dtype)
 
 
 def backward_buffers(out, d_hn, d_cn):
@@ -105,10 +112,10 @@ def backward_buffers(out, d_hn, d_cn):
 
 def forward(p, xp, h0, c0, lengths, relu):
     """Returns (out, h_n, c_n, saved); xp becomes the saved gates."""
-    out, h, c, cs, tcs = bufs = allocate_forward(xp, h0)
+    out, h, c, cs = bufs = allocate_forward(xp, h0)
     run_blocks(lstm_forward, h0.shape[0], xp, np.ascontiguousarray(p["weight_hh"].T), p["bias_hh"], h0, c0,
                lengths, *bufs)
-    return out, h, c, (xp, cs, tcs)
+    return out, h, c, (xp, cs)
 
 
 def backward(p, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):

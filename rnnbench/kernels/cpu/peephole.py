@@ -13,98 +13,108 @@ from rnnbench.kernels.cpu.lstm import allocate_forward, backward_buffers
 
 
 @njit(**KERNEL)
-def peephole_forward(lo, hi, xp, w_hhT, b_hh, w_p, h0, c0, lengths, out, h, c, cs, tcs):
+def peephole_forward(lo, hi, xp, w_hhT, b_hh, w_p, h0, c0, lengths, out, h, c, cs):
     # xp: (T, B, 4H) in: input projection, out: gates (i, f, g, o); w_hhT: (H, 4H) = W_hh^T; b_hh: (4H,)
     # w_p: (3, H); h0, c0: (B, H); lengths: (B,)
-    # written for rows lo:hi: out (T, B, H); h, c (B, H) final states; cs, tcs (T, B, H) c_t and tanh(c_t)
+    # written for rows lo:hi: out (T, B, H); h, c (B, H) final states; cs (T, B, H) the cell states c_t
     T, _, G = xp.shape
     H = G // 4
     zero = xp.dtype.type(0)
     hp = np.empty((hi - lo, G), xp.dtype)
+    p_i, p_f, p_o = w_p[0], w_p[1], w_p[2]
     h[lo:hi] = h0[lo:hi]
     c[lo:hi] = c0[lo:hi]
     for t in range(T):
         np.dot(h[lo:hi], w_hhT, hp)
         for b in range(lo, hi):
+            o = out[t, b]
             if t < lengths[b]:
-                k = b - lo
+                x = xp[t, b]
+                a = hp[b - lo]
+                cb = c[b]
+                cn = cs[t, b]
                 for j in range(H):
-                    cp = c[b, j]
-                    i = sigmoid(xp[t, b, j] + hp[k, j] + b_hh[j] + w_p[0, j] * cp)
-                    f = sigmoid(xp[t, b, H + j] + hp[k, H + j] + b_hh[H + j] + w_p[1, j] * cp)
-                    g = tanh(xp[t, b, 2 * H + j] + hp[k, 2 * H + j] + b_hh[2 * H + j])
-                    cn = f * cp + i * g
-                    o = sigmoid(xp[t, b, 3 * H + j] + hp[k, 3 * H + j] + b_hh[3 * H + j] + w_p[2, j] * cn)
-                    tc = tanh(cn)
-                    xp[t, b, j] = i
-                    xp[t, b, H + j] = f
-                    xp[t, b, 2 * H + j] = g
-                    xp[t, b, 3 * H + j] = o
-                    cs[t, b, j] = cn
-                    tcs[t, b, j] = tc
-                    c[b, j] = cn
-                    out[t, b, j] = o * tc
-                    h[b, j] = o * tc
+                    x[j] = sigmoid(x[j] + a[j] + b_hh[j] + p_i[j] * cb[j])
+                for j in range(H):
+                    x[H + j] = sigmoid(x[H + j] + a[H + j] + b_hh[H + j] + p_f[j] * cb[j])
+                for j in range(2 * H, 3 * H):
+                    x[j] = tanh(x[j] + a[j] + b_hh[j])
+                for j in range(H):
+                    cn[j] = x[H + j] * cb[j] + x[j] * x[2 * H + j]
+                for j in range(H):
+                    x[3 * H + j] = sigmoid(x[3 * H + j] + a[3 * H + j] + b_hh[3 * H + j] + p_o[j] * cn[j])
+                for j in range(H):
+                    o[j] = x[3 * H + j] * tanh(cn[j])
+                cb[:] = cn
+                h[b] = o
             else:
-                out[t, b, :] = zero
+                o[:] = zero
 
 
 @njit(**KERNEL)
-def peephole_backward(lo, hi, w_hh, w_p, c0, gates, cs, tcs, lengths, d_out, dh, dc, da, h_sq, c_sq, dw_p):
-    # w_hh: (4H, H); w_p: (3, H); c0: (B, H); gates: (T, B, 4H); cs, tcs: (T, B, H); lengths: (B,)
+def peephole_backward(lo, hi, w_hh, w_p, c0, gates, cs, lengths, d_out, dh, dc, da, h_sq, c_sq, dw_p):
+    # w_hh: (4H, H); w_p: (3, H); c0: (B, H); gates: (T, B, 4H); cs: (T, B, H); lengths: (B,)
     # d_out: (T, B, H); dh, dc: (B, H) in dL/dh_n, dL/dc_n, out dL/dh0, dL/dc0
     # written for rows lo:hi: da (T, B, 4H); h_sq, c_sq (T, B) squared row norms; dw_p (B, 3, H) per-row grads
     T, _, H = cs.shape
     zero = cs.dtype.type(0)
     one = cs.dtype.type(1)
     dh_prev = np.empty((hi - lo, H), cs.dtype)
+    tc = np.empty(H, cs.dtype)          # tanh(c_t), recomputed: cheaper than storing and reloading it
+    p_i, p_f, p_o = w_p[0], w_p[1], w_p[2]
     dw_p[lo:hi] = 0.0
     for t in range(T - 1, -1, -1):
         cprev = c0 if t == 0 else cs[t - 1]
         for b in range(lo, hi):
+            d = dh[b]
+            dcb = dc[b]
+            dab = da[t, b]
             if t < lengths[b]:
-                sh = 0.0
-                sc = 0.0
+                g = gates[t, b]
+                cn = cs[t, b]
+                cp = cprev[b]
+                dy = d_out[t, b]
+                dw = dw_p[b]
                 for j in range(H):
-                    d = dh[b, j] + d_out[t, b, j]
-                    sh += d * d
-                    i = gates[t, b, j]
-                    f = gates[t, b, H + j]
-                    g = gates[t, b, 2 * H + j]
-                    o = gates[t, b, 3 * H + j]
-                    tc = tcs[t, b, j]
-                    cp = cprev[b, j]
-                    do = d * tc * o * (one - o)
-                    dct = dc[b, j] + d * o * (one - tc * tc) + do * w_p[2, j]
-                    sc += dct * dct
-                    di = dct * g * i * (one - i)
-                    df = dct * cp * f * (one - f)
-                    da[t, b, j] = di
-                    da[t, b, H + j] = df
-                    da[t, b, 2 * H + j] = dct * i * (one - g * g)
-                    da[t, b, 3 * H + j] = do
-                    dw_p[b, 0, j] += di * cp
-                    dw_p[b, 1, j] += df * cp
-                    dw_p[b, 2, j] += do * cs[t, b, j]
-                    dc[b, j] = dct * f + di * w_p[0, j] + df * w_p[1, j]
-                h_sq[t, b] = sh
-                c_sq[t, b] = sc
+                    d[j] += dy[j]
+                for j in range(H):
+                    tc[j] = tanh(cn[j])
+                for j in range(H):
+                    o = g[3 * H + j]
+                    dab[3 * H + j] = d[j] * tc[j] * o * (one - o)
+                for j in range(H):
+                    dcb[j] += d[j] * g[3 * H + j] * (one - tc[j] * tc[j]) + dab[3 * H + j] * p_o[j]
+                for j in range(H):
+                    i = g[j]
+                    f = g[H + j]
+                    gg = g[2 * H + j]
+                    dab[j] = dcb[j] * gg * i * (one - i)
+                    dab[H + j] = dcb[j] * cp[j] * f * (one - f)
+                    dab[2 * H + j] = dcb[j] * i * (one - gg * gg)
+                for j in range(H):
+                    dw[0, j] += dab[j] * cp[j]
+                    dw[1, j] += dab[H + j] * cp[j]
+                    dw[2, j] += dab[3 * H + j] * cn[j]
+                h_sq[t, b] = sq_row(d)
+                c_sq[t, b] = sq_row(dcb)
+                for j in range(H):
+                    dcb[j] = dcb[j] * g[H + j] + dab[j] * p_i[j] + dab[H + j] * p_f[j]
             else:
-                h_sq[t, b] = sq_row(dh[b])
-                c_sq[t, b] = sq_row(dc[b])
-                da[t, b, :] = zero
+                h_sq[t, b] = sq_row(d)
+                c_sq[t, b] = sq_row(dcb)
+                dab[:] = zero
         np.dot(da[t, lo:hi], w_hh, dh_prev)
         for b in range(lo, hi):
             if t < lengths[b]:
-                dh[b, :] = dh_prev[b - lo, :]
+                dh[b] = dh_prev[b - lo]
 
 
 def forward(p, xp, h0, c0, lengths, relu):
     """Returns (out, h_n, c_n, saved); xp becomes the saved gates."""
-    out, h, c, cs, tcs = bufs = allocate_forward(xp, h0)
+    out, h, c, cs = bufs = allocate_forward(xp, h0)
     run_blocks(peephole_forward, h0.shape[0], xp, np.ascontiguousarray(p["weight_hh"].T), p["bias_hh"],
                p["weight_peephole"], h0, c0, lengths, *bufs)
-    return out, h, c, (xp, cs, tcs)
+    return out, h, c, (xp, cs)
 
 
 def backward(p, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):

@@ -6,7 +6,7 @@ no extra state: the backward reads act'(.) off the outputs themselves.
 import numpy as np
 from numba import njit
 
-from rnnbench.kernels.cpu._common import KERNEL, norms, run_blocks, tanh
+from rnnbench.kernels.cpu._common import KERNEL, norms, run_blocks, sq_row, tanh
 
 
 @njit(**KERNEL)
@@ -20,14 +20,19 @@ def rnn_forward(lo, hi, xp, w_hhT, b_hh, h0, lengths, relu, out, h):
     for t in range(T):
         np.dot(h[lo:hi], w_hhT, hp)
         for b in range(lo, hi):
+            o = out[t, b]
             if t < lengths[b]:
-                for j in range(H):
-                    a = xp[t, b, j] + hp[b - lo, j] + b_hh[j]
-                    v = max(a, zero) if relu else tanh(a)
-                    out[t, b, j] = v
-                    h[b, j] = v
+                x = xp[t, b]
+                a = hp[b - lo]
+                if relu:
+                    for j in range(H):
+                        o[j] = max(x[j] + a[j] + b_hh[j], zero)
+                else:
+                    for j in range(H):
+                        o[j] = tanh(x[j] + a[j] + b_hh[j])
+                h[b] = o
             else:
-                out[t, b, :] = zero
+                o[:] = zero
 
 
 @njit(**KERNEL)
@@ -40,20 +45,26 @@ def rnn_backward(lo, hi, w_hh, out, lengths, relu, d_out, dh, dpre, h_sq):
     dh_prev = np.empty((hi - lo, H), out.dtype)
     for t in range(T - 1, -1, -1):
         for b in range(lo, hi):
-            live = t < lengths[b]
-            s = 0.0
-            for j in range(H):
-                d = dh[b, j] + d_out[t, b, j] if live else dh[b, j]
-                dh[b, j] = d
-                s += d * d
-                y = out[t, b, j]
-                g = (d if y > zero else zero) if relu else d * (one - y * y)
-                dpre[t, b, j] = g if live else zero
-            h_sq[t, b] = s
+            d = dh[b]
+            p = dpre[t, b]
+            if t < lengths[b]:
+                y = out[t, b]
+                dy = d_out[t, b]
+                for j in range(H):
+                    d[j] += dy[j]
+                if relu:
+                    for j in range(H):
+                        p[j] = d[j] if y[j] > zero else zero
+                else:
+                    for j in range(H):
+                        p[j] = d[j] * (one - y[j] * y[j])
+            else:
+                p[:] = zero
+            h_sq[t, b] = sq_row(d)
         np.dot(dpre[t, lo:hi], w_hh, dh_prev)
         for b in range(lo, hi):
             if t < lengths[b]:
-                dh[b, :] = dh_prev[b - lo, :]
+                dh[b] = dh_prev[b - lo]
 
 
 def forward(p, xp, h0, c0, lengths, relu):
