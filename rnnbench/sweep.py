@@ -82,11 +82,13 @@ def load_sweep(path):
 
 
 def _work(config, store_root, wait):
-    """One task on a worker: run_once in one thread -> (run_id, outcome)."""
+    """One task on a worker: run_once on one core (Numba and BLAS threads) -> (run_id, outcome)."""
     import numba
+    from threadpoolctl import threadpool_limits
 
     numba.set_num_threads(1)
-    return store.run_once(config, store_root, wait=wait)
+    with threadpool_limits(1):
+        return store.run_once(config, store_root, wait=wait)
 
 
 @contextlib.contextmanager
@@ -197,9 +199,11 @@ def run_sweep(configs, store_root, *, workers=2, scheduler=None, progress=True):
         from rnnbench.backend import get_backend
 
         for backend in sorted({c["backend"] for c in configs}):
-            get_backend(backend)        # a backend this machine lacks is bad input, not failed runs
+            try:
+                get_backend(backend)    # a backend this machine lacks is bad input, not failed runs
+            except ImportError as e:
+                raise InputError(f"backend {backend!r} is not available here: {e}") from None
     root = Path(store_root).resolve()
-    root.mkdir(parents=True, exist_ok=True)
     todo = []
     for config in configs:
         run_dir = root / store.run_id(config)
@@ -214,6 +218,7 @@ def run_sweep(configs, store_root, *, workers=2, scheduler=None, progress=True):
         return dict(summary)
     pool = _DaskPool(scheduler) if scheduler is not None else _LocalPool(min(workers, len(todo)))
     try:
+        root.mkdir(parents=True, exist_ok=True)  # after connecting: a bad address leaves nothing behind
         busy = []
         for wait, batch in ((False, todo), (True, busy)):
             for config, future in pool.map_unordered(batch, str(root), wait):

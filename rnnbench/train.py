@@ -86,7 +86,7 @@ def train_step(task, model, optimizer, batch, config):
 @_quiet
 def evaluate(task, model, test):
     """Test loss and task metrics, in chunks of at most EVAL_ELEMENTS sequence-steps."""
-    n = len(test.lengths) if test.lengths is not None else test.x.shape[1]
+    n = test.x.shape[1]
     chunk = max(1, EVAL_ELEMENTS // test.x.shape[0])
     preds, loss = [], 0.0
     for start in range(0, n, chunk):

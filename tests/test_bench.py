@@ -77,6 +77,14 @@ def test_run_bench_without_comparator():
     assert rows[0]["against_time_s"] is None and rows[0]["ratio"] is None and rows[0]["time_s"] > 0
 
 
+def test_cuda_backend_row_agrees_with_torch():
+    # numba's simulator without a GPU (tests/conftest.py); PyTorch on CPU is then the comparator
+    rows, _ = run_bench(cells=("lstm",), shapes=((3, 2, 2, 4),), backends=("cuda",), threads=1, repeats=1)
+    assert [(r["backend"], r["pass"]) for r in rows] == [("cuda", "forward"), ("cuda", "forward+backward")]
+    expected = "torch-cuda" if torch.cuda.is_available() else "torch"
+    assert all(r["against"] == expected and r["max_rel_diff"] < 1e-5 for r in rows)
+
+
 @pytest.mark.parametrize("args, words", [
     (["--shapes", "5,2,3"], "bad shape"),
     (["--shapes", "5,2,x,4"], "bad shape"),

@@ -26,10 +26,11 @@ def _normalize(raw):
 
 
 class FakeTrain:
-    """train() per the contract: metrics rows per step, checkpoint every checkpoint_every steps."""
+    """train() per the contract: metrics rows per step, checkpoint every checkpoint_every steps; it raises
+    at step fail_at (once) and stops as diverged at step diverge_at."""
 
-    def __init__(self, fail_at=None):
-        self.calls, self.resumed_from, self.fail_at = 0, [], fail_at
+    def __init__(self):
+        self.calls, self.resumed_from, self.fail_at, self.diverge_at = 0, [], None, None
 
     def __call__(self, config, *, checkpoint=None, progress=None):
         self.calls += 1
@@ -40,6 +41,9 @@ class FakeTrain:
             if step == self.fail_at:
                 self.fail_at = None
                 raise RuntimeError(f"boom at {step}")
+            if step == self.diverge_at:
+                return types.SimpleNamespace(status="diverged", step=step, diverged_at=step,
+                                             metrics=state["rows"], gradnorms=[], config=config)
             state["rows"].append({"step": step, "train_loss": 1.0 / step, "wall_time": 0.5 * step})
             progress(step, config["steps"], 1.0 / step, 10.0)
             if step % config["checkpoint_every"] == 0:
@@ -104,6 +108,31 @@ def test_failed_run_is_recorded_then_retried_from_its_checkpoint(fake, tmp_path)
     assert fake.resumed_from == [0, 2]
     assert json.loads((tmp_path / rid / "status.json").read_text())["resumed_from"] == 2
     assert store.load_metrics(tmp_path)["step"].tolist() == [1, 2, 3, 4]
+
+
+def test_diverged_run_keeps_its_rows_and_is_not_rerun(fake, tmp_path):
+    fake.diverge_at = 3
+    rid, outcome = store.run_once(CFG, tmp_path)
+    status = store.read_status(tmp_path / rid)
+    assert outcome == "diverged" and (status["status"], status["step"], status["diverged_at"]) == ("diverged", 3, 3)
+    assert store.load_metrics(tmp_path)["step"].tolist() == [1, 2]
+    assert store.load_gradnorms(tmp_path).columns.tolist() == ["run_id"] and store.load_gradnorms(tmp_path).empty
+    assert store.run_once(CFG, tmp_path) == (rid, "skipped") and fake.calls == 1
+
+
+def test_unfinished_runs_are_listed_as_running_or_incomplete(tmp_path):
+    for seed in (1, 2):
+        run_dir = tmp_path / store.run_id(_normalize({"seed": seed}))
+        run_dir.mkdir()
+        store.write_json(run_dir / "config.json", _normalize({"seed": seed}))
+    claim = store.Claim(tmp_path / store.run_id(_normalize({"seed": 1})))
+    assert claim.acquire()
+    try:
+        runs = store.load_runs(tmp_path).set_index("seed")
+    finally:
+        claim.release()
+    assert runs.loc[1, "status"] == "running" and runs.loc[2, "status"] == "incomplete"
+    assert runs["steps_done"].isna().all()
 
 
 def test_live_claim_makes_others_wait_or_report_busy(fake, tmp_path):

@@ -161,6 +161,13 @@ def _dask(*args, **kwargs):
                             cwd=kwargs.get("cwd"))
 
 
+def _address(scheduler_file):
+    try:
+        return json.loads(scheduler_file.read_text())["address"]
+    except (FileNotFoundError, ValueError, KeyError):
+        return None
+
+
 @pytest.fixture
 def cluster(tmp_path):
     """A dask scheduler and two single-thread workers on 127.0.0.1 at free ports -> (address, workers)."""
@@ -169,8 +176,8 @@ def cluster(tmp_path):
     procs = [_dask("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
                    "--scheduler-file", str(info), cwd=tmp_path)]
     try:
-        _wait_until(lambda: info.exists() and info.stat().st_size > 0, procs)
-        address = json.loads(info.read_text())["address"]
+        _wait_until(lambda: _address(info), procs)
+        address = _address(info)
         workers = [_dask("worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
                          "--host", "127.0.0.1", cwd=tmp_path) for _ in range(2)]
         procs += workers

@@ -1,5 +1,6 @@
 """Parse and check bench settings (shapes, names, counts) before anything is timed; bad input is an InputError."""
 from rnnbench.backend import get_backend
+from rnnbench.bench.flops import PASSES
 from rnnbench.cells import get_cell
 from rnnbench.errors import InputError
 from rnnbench.network import DTYPES
@@ -60,7 +61,7 @@ def check_against(against):
                              "(pip install 'rnnbench[torch]', or use --against none)") from None
 
 
-def check_settings(cells, shapes, backends, against, dtype, repeats, warmup):
+def check_settings(cells, shapes, backends, against, dtype, repeats, warmup, passes):
     """Everything run_bench takes, checked up front so a bad value fails before minutes of timing."""
     if not cells:
         raise InputError("no cell given; expected one or more of rnn, gru, lstm, peephole")
@@ -73,5 +74,7 @@ def check_settings(cells, shapes, backends, against, dtype, repeats, warmup):
         raise InputError(f"unsupported dtype {dtype!r}; expected float32 or float64")
     check_positive("repeats", repeats)
     check_positive("warmup", warmup)        # at least one untimed call: it absorbs JIT compilation
+    if not passes or any(p not in PASSES for p in passes):
+        raise InputError(f"passes must be among {', '.join(PASSES)}, got {passes!r}")
     check_backends(backends)
     check_against(against)

@@ -14,7 +14,6 @@ from rnnbench.bench.threads import thread_limit
 from rnnbench.bench.timing import time_interleaved
 from rnnbench.bench.workloads import RnnbenchWorkload, TorchWorkload, make_data, max_rel_diff
 from rnnbench.cells import CELLS
-from rnnbench.errors import InputError
 
 # above this max_rel_diff the two sides disagree by more than rounding: the row is flagged on progress
 TOLERANCE = {"float32": 1e-3, "float64": 1e-9}
@@ -44,9 +43,7 @@ def run_bench(cells=tuple(CELLS), shapes=DEFAULT_SHAPES, backends=("cpu",), agai
     workload (median reported) after `warmup` untimed ones; progress: None or callable(str) for status lines.
     """
     cells, backends, shapes = tuple(cells), tuple(backends), tuple(tuple(s) for s in shapes)
-    check_settings(cells, shapes, backends, against, dtype, repeats, warmup)
-    if not passes or any(p not in PASSES for p in passes):
-        raise InputError(f"passes must be among {', '.join(PASSES)}, got {passes!r}")
+    check_settings(cells, shapes, backends, against, dtype, repeats, warmup, passes)
     say = progress or (lambda line: None)
     rows = []
     with thread_limit(threads):

@@ -35,13 +35,14 @@ class TorchPeephole(nn.Module):
         # x: (T, B, I); zero initial state, as nn.LSTM without (h0, c0)
         T, B, _ = x.shape
         H = self.weight_hh_l0.shape[1]
-        p_i, p_f, p_o = self.weight_peephole_l0
+        p_i, p_f, p_o = self.weight_peephole_l0.unbind(0)
         xp = torch.addmm(self.bias_ih_l0, x.reshape(T * B, -1), self.weight_ih_l0.t()).reshape(T, B, 4 * H)
         h = x.new_zeros(B, H)
         c = x.new_zeros(B, H)
         outputs = []
-        for t in range(T):
-            a = xp[t] + torch.addmm(self.bias_hh_l0, h, self.weight_hh_l0.t())
+        # unbind, not xp[t]: each indexing op's backward would write a zero (T, B, 4H) tensor, O(T^2) in all
+        for xp_t in xp.unbind(0):
+            a = xp_t + torch.addmm(self.bias_hh_l0, h, self.weight_hh_l0.t())
             a_i, a_f, a_g, a_o = a.chunk(4, dim=1)
             i = torch.sigmoid(a_i + p_i * c)
             f = torch.sigmoid(a_f + p_f * c)

@@ -25,6 +25,8 @@ class RnnbenchWorkload:
         # x: (T, B, I); d_output: (T, B, H)
         self.model = RNN(cell, x.shape[2], d_output.shape[2], backend=backend, dtype=str(x.dtype), seed=seed)
         self.x, self.d_output = x, d_output
+        # a GPU backend may return before its kernels finish: a timed call must wait for them
+        self._sync = getattr(self.model.backend, "synchronize", lambda: None)
         self._last = None
 
     def state_dict(self):
@@ -32,10 +34,12 @@ class RnnbenchWorkload:
 
     def forward(self):
         self._last = (self.model.forward(self.x), None)
+        self._sync()
 
     def train_step(self):
         out = self.model.forward(self.x)
         self._last = (out, self.model.backward(out, self.d_output))
+        self._sync()
 
     def results(self):
         out, g = self._last

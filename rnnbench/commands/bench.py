@@ -23,7 +23,7 @@ def add_arguments(parser):
 
 
 def run(args):
-    from rnnbench.bench import QUICK_SHAPES, DEFAULT_SHAPES, format_table, run_bench, write_results
+    from rnnbench.bench import DEFAULT_SHAPES, QUICK_SHAPES, format_table, run_bench, write_results
     from rnnbench.bench.options import parse_list, parse_shapes
     from rnnbench.bench.output import check_out_dir
 

@@ -68,6 +68,7 @@ def run(args):
         config_keys = [c for c in runs.columns if c not in BASE_COLUMNS + results + ["error"]]
         varying = [c for c in config_keys if runs[c].astype(str).nunique(dropna=False) > 1]
         columns = BASE_COLUMNS + varying + results + (["error"] if runs["error"].notna().any() else [])
+        runs = runs.sort_values(varying, kind="stable", na_position="first")
     table = runs[columns] if len(runs) else pd.DataFrame(columns=columns)
     if args.csv:
         print(table.to_csv(index=False), end="")

@@ -12,14 +12,19 @@ import sys
 HELP = "run the missing runs of a sweep grid (TOML) on a local process pool or a Dask cluster"
 
 
+def _usable_cores():
+    # the cores this process may run on (a container or taskset may allow fewer than the machine has)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def add_arguments(parser):
     parser.add_argument("sweep_file", metavar="SWEEP.toml",
                         help="grid of configs (a list value makes an axis), or the name of a shipped sweep: "
                              "adding, copy, timing, forecasting")
     parser.add_argument("--store", required=True, help="run store directory (created if missing)")
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                       help="local worker processes, one core each (default: all cores)")
+    where.add_argument("--workers", type=int, default=_usable_cores(),
+                       help="local worker processes, one core each (default: the cores this process may use)")
     where.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                        help="run on this Dask scheduler's workers instead; they must see --store at the same path")
     parser.add_argument("--dry-run", action="store_true", help="list the runs and whether each is finished")

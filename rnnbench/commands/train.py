@@ -50,9 +50,8 @@ def progress_bar(total, desc=None):
     bar = tqdm(total=total, desc=desc, unit="step", dynamic_ncols=True, mininterval=0.5)
 
     def update(step, _total, loss, steps_per_s):
-        bar.n = step
         bar.set_postfix_str(f"loss={loss:.4g} {steps_per_s:.1f} steps/s", refresh=False)
-        bar.refresh() if step == _total else bar.update(0)
+        bar.update(step - bar.n)
 
     return update, bar.close
 

@@ -21,8 +21,12 @@ TILE_PAD = TILE + 1        # shared tiles get one spare column: no bank conflict
 def _make_simulated_shared_arrays_atomic():
     """numba-cuda's simulator finds a block's shared array by its source line with an unlocked
     check-then-create, so two threads reaching the line together can each get a private array and the
-    block computes garbage. Allocate under a lock instead (same keying, same arrays otherwise)."""
-    from numba.cuda.simulator.kernelapi import FakeCUDAShared, numpy_support, types
+    block computes garbage. Allocate under a lock instead (same keying, same arrays otherwise); left as
+    it is should a numba-cuda release reorganise these internals."""
+    try:
+        from numba.cuda.simulator.kernelapi import FakeCUDAShared, numpy_support, types
+    except ImportError:
+        return
     original = FakeCUDAShared.array
     lock = threading.Lock()
 
@@ -71,6 +75,14 @@ def to_device(a, dtype):
 
 def to_host(a):
     return None if a is None else a.copy_to_host()
+
+
+def stack(arrays):
+    """Device arrays of one shape -> one device array with a new leading axis (as np.stack)."""
+    out = cuda.device_array((len(arrays),) + tuple(arrays[0].shape), dtype=arrays[0].dtype)
+    for k, a in enumerate(arrays):
+        out[k].copy_to_device(a)
+    return out
 
 
 def grid(rows, cols):

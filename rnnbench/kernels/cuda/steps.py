@@ -41,22 +41,27 @@ def recurrent_gates(acc, hs, t, w_hh, b_hh, b, j):
     ty = cuda.threadIdx.y
     jr = cuda.blockIdx.x * TILE + ty            # the W_hh row this thread stages (coalesced along k)
     zero = w_hh.dtype.type(0)
-    for g in range(G):
+    # loops run to the constant MAX_GATES (guarded by g < G) so the compiler unrolls them and keeps acc
+    # in registers; a trip count of G would leave acc in local memory, a round trip per multiply-add
+    for g in range(MAX_GATES):
         acc[g] = zero
     for k0 in range(0, H, TILE):
         k = k0 + tx
         h_sh[ty, tx] = hs[t, b, k] if b < B and k < H else zero
-        for g in range(G):
-            w_sh[g, ty, tx] = w_hh[g * H + jr, k] if jr < H and k < H else zero
+        for g in range(MAX_GATES):
+            if g < G:
+                w_sh[g, ty, tx] = w_hh[g * H + jr, k] if jr < H and k < H else zero
         cuda.syncthreads()
         for i in range(TILE):
             hv = h_sh[ty, i]
-            for g in range(G):
-                acc[g] += hv * w_sh[g, tx, i]
+            for g in range(MAX_GATES):
+                if g < G:
+                    acc[g] += hv * w_sh[g, tx, i]
         cuda.syncthreads()
     if j < H:
-        for g in range(G):
-            acc[g] += b_hh[g * H + j]
+        for g in range(MAX_GATES):
+            if g < G:
+                acc[g] += b_hh[g * H + j]
 
 
 @cuda.jit(device=True)
