@@ -29,6 +29,7 @@ TOLERANCE = {"float64": 1e-10, "float32": 1e-4}
 TORCH_MODULES = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM}
 # (cell, nonlinearity) pairs PyTorch has a module for; peephole is tested against the loop below
 TORCH_CELLS = [("rnn", "tanh"), ("rnn", "relu"), ("gru", "tanh"), ("lstm", "tanh")]
+CELLS = TORCH_CELLS + [("peephole", "tanh")]
 HAS_CELL_STATE = {"rnn": False, "gru": False, "lstm": True, "peephole": True}
 
 

@@ -108,24 +108,26 @@ def test_gemm_matches_numpy(trans_a, trans_b, accumulate):
 
 def test_device_arrays_stay_on_device_and_match_host_results():
     _cuda_or_skip()
-    from rnnbench.cells import get_cell
-    from rnnbench.kernels import cuda as backend
-    from rnnbench.kernels.cuda.device import is_device_array, to_device
+    from rnnbench.kernels.cuda.device import is_device_array
     rng = np.random.default_rng(4)
-    cell = get_cell("gru")
-    p = RNN("gru", 2, 3, backend="cuda", dtype="float32").params[0]
-    x, h0, d_out, d_hn = (rng.standard_normal(s).astype(np.float32) for s in ((2, 2, 2), (2, 3), (2, 2, 3), (2, 3)))
-    lengths = np.array([2, 1])
-    host_f = backend.forward_layer(cell, "tanh", p, x, h0, None, lengths)
-    host_g = backend.backward_layer(cell, "tanh", p, host_f, d_out, d_hn, None)
-    dev_f = backend.forward_layer(cell, "tanh", p, to_device(x, np.float32), h0, None, lengths, device_arrays=True)
-    dev_g = backend.backward_layer(cell, "tanh", p, dev_f, to_device(d_out, np.float32), d_hn, None,
-                                   device_arrays=True)
-    assert all(is_device_array(a) for a in (dev_f.output, dev_f.h_n, dev_g.dx, dev_g.dh0, dev_g.h_norms))
-    np.testing.assert_array_equal(dev_f.output.copy_to_host(), host_f.output)
-    np.testing.assert_array_equal(dev_g.dx.copy_to_host(), host_g.dx)
-    for key, v in host_g.params.items():
-        np.testing.assert_array_equal(dev_g.params[key].copy_to_host(), v)
+    m = RNN("lstm", 2, 3, num_layers=2, backend="cuda", dtype="float32")
+    x, d_out = rng.standard_normal((2, 2, 2)), rng.standard_normal((2, 2, 3))
+    host_f = m.forward(x, lengths=[2, 1])
+    host_g = m.backward(host_f, d_out)
+    dev_f = m.forward(x, lengths=[2, 1], device_arrays=True)
+    dev_g = m.backward(dev_f, d_out, device_arrays=True)
+    pairs = [(host_f.output, dev_f.output), (host_f.h_n, dev_f.h_n), (host_f.c_n, dev_f.c_n),
+             (host_g.dx, dev_g.dx), (host_g.dh0, dev_g.dh0), (host_g.cell_grad_norms, dev_g.cell_grad_norms)]
+    pairs += [(v, dev_g.params[key]) for key, v in host_g.params.items()]
+    for host, dev in pairs:
+        assert isinstance(host, np.ndarray) and is_device_array(dev)
+        np.testing.assert_array_equal(dev.copy_to_host(), host)
+
+
+def test_device_arrays_need_a_gpu_backend():
+    from rnnbench.errors import InputError
+    with pytest.raises(InputError, match="needs a GPU backend"):
+        RNN("gru", 2, 3, backend="reference").forward(np.zeros((2, 1, 2)), device_arrays=True)
 
 
 def _without_simulator():

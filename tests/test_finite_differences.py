@@ -5,9 +5,8 @@ import dataclasses
 import numpy as np
 import pytest
 from conftest import BACKENDS
-from oracles import make_case, rel_err, run_rnnbench
+from oracles import CELLS, make_case, rel_err, run_rnnbench
 
-CELLS = [("rnn", "tanh"), ("rnn", "relu"), ("gru", "tanh"), ("lstm", "tanh"), ("peephole", "tanh")]
 EPS = 1e-6  # central differences: truncation ~EPS**2, rounding ~1e-16 / EPS
 
 
@@ -39,7 +38,8 @@ def test_gradients_match_finite_differences(backend, cell, act, with_lengths):
         if g is None:
             continue
         v = rng.standard_normal(g.shape)
-        fd = (_loss(_shifted(case, name, EPS * v), backend) - _loss(_shifted(case, name, -EPS * v), backend)) / (2 * EPS)
+        up, down = _loss(_shifted(case, name, EPS * v), backend), _loss(_shifted(case, name, -EPS * v), backend)
+        fd = (up - down) / (2 * EPS)
         errors[name] = rel_err(np.sum(g * v), fd)
     bad = {name: f"{e:.2g}" for name, e in errors.items() if e > 1e-6}
     assert not bad, f"{backend} {cell}/{act}: directional derivatives off finite differences: {bad}"

@@ -1,4 +1,5 @@
-"""rnn (tanh, relu), gru and lstm on every backend against PyTorch's own nn.RNN / nn.GRU / nn.LSTM.
+"""rnn (tanh, relu), gru and lstm on every backend against PyTorch's own nn.RNN / nn.GRU / nn.LSTM;
+every cell on all backends on the same cases.
 
 Outputs, final states, all parameter gradients, dx, dh0 (dc0) at rel. error <= 1e-10 in float64 and
 <= 1e-4 in float32, for 1 and 2 layers, with and without lengths (PyTorch via pack_padded_sequence),
@@ -10,7 +11,7 @@ import pytest
 import torch
 from conftest import BACKENDS, UNLIMITED
 from hypothesis import strategies as st
-from oracles import (TOLERANCE, TORCH_CELLS, assert_matches, cases, for_random_cases, module_oracle, oracle,
+from oracles import (CELLS, TOLERANCE, TORCH_CELLS, assert_matches, cases, for_random_cases, module_oracle, oracle,
                      run_rnnbench, torch_module, unrolled_oracle)
 
 
@@ -44,15 +45,25 @@ def test_matches_torch(backend, cell, act, dtype):
     for_random_cases(limits, 20, cases(limits, cell, act, dtype), check)
 
 
-@pytest.mark.parametrize("cell,act", TORCH_CELLS)
-def test_backends_agree_on_the_same_cases(cell, act):
-    # every backend on one case, within the smallest backend's limits: each against PyTorch and the
-    # compiled ones against the reference too
-    limits = min(BACKENDS.values(), key=lambda lim: lim.T * lim.B * lim.I * lim.H)
+def _fits(small, large):
+    return all(getattr(small, f) <= getattr(large, f) for f in ("T", "B", "I", "H"))
+
+
+# one size class per distinct backend limit: its cases run on every backend whose limits admit them
+SIZE_CLASSES = {"+".join(name for name, lim in BACKENDS.items() if _fits(size, lim)): size
+                for size in set(BACKENDS.values())}
+
+
+@pytest.mark.parametrize("size", SIZE_CLASSES)
+@pytest.mark.parametrize("cell,act", CELLS)
+def test_backends_agree_on_the_same_cases(cell, act, size):
+    # each backend against PyTorch, and the compiled ones against the reference too
+    limits = SIZE_CLASSES[size]
+    names = size.split("+")
 
     def check(case):
         expected = oracle(case)
-        results = {name: run_rnnbench(case, name) for name in BACKENDS}
+        results = {name: run_rnnbench(case, name) for name in names}
         for name, got in results.items():
             assert_matches(got, expected, TOLERANCE[case.dtype], case.dtype, f"{name} vs torch")
             assert_matches(got, results["reference"], TOLERANCE[case.dtype], case.dtype, f"{name} vs reference")

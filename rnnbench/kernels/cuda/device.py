@@ -77,6 +77,14 @@ def to_host(a):
     return None if a is None else a.copy_to_host()
 
 
+def stack(arrays):
+    """Device arrays of one shape -> one device array with a new leading axis (as np.stack)."""
+    out = cuda.device_array((len(arrays),) + tuple(arrays[0].shape), dtype=arrays[0].dtype)
+    for k, a in enumerate(arrays):
+        out[k].copy_to_device(a)
+    return out
+
+
 def grid(rows, cols):
     """Blocks covering a (rows, cols) output with one thread per element; x runs along cols."""
     return ((cols + TILE - 1) // TILE, (rows + TILE - 1) // TILE), (TILE, TILE)
