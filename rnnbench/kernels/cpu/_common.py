@@ -75,18 +75,26 @@ def run_blocks(kernel, B, *args):
     """Call kernel(lo, hi, *args) on fixed contiguous blocks of the B batch rows, one per thread.
 
     The thread count is numba's (NUMBA_NUM_THREADS / numba.set_num_threads); the kernels release the GIL.
+    A single block keeps BLAS's own threads: then they are the only parallelism.
     """
     global _pool
     n = max(1, min(numba.get_num_threads(), B))
+    if n == 1:
+        kernel(0, B, *args)
+        return
     bounds = [B * k // n for k in range(n + 1)]
-    with _blas.limit(limits=1):
-        if n == 1:
-            kernel(0, B, *args)
-            return
-        if _pool is None or _pool._max_workers < n:
-            _pool = ThreadPoolExecutor(n)
+    if _pool is None or _pool._max_workers < n:
+        _pool = ThreadPoolExecutor(n)
+    libs = _blas.lib_controllers
+    old = [lib.get_num_threads() for lib in libs]
+    for lib in libs:    # direct calls: threadpoolctl's limit() context costs ~0.1 ms per use
+        lib.set_num_threads(1)
+    try:
         for f in [_pool.submit(kernel, bounds[k], bounds[k + 1], *args) for k in range(n)]:
             f.result()
+    finally:
+        for lib, k in zip(libs, old):
+            lib.set_num_threads(k)
 
 
 @njit(inline="always")
@@ -106,11 +114,11 @@ def norms(parts):
 # ---- whole-sequence GEMMs ---------------------------------------------------------------------------
 
 def input_projection(p, x):
-    """x: (T, B, I) -> W_ih x_t + b_ih, (T, B, G*H), one GEMM over the whole sequence."""
+    """x: (T, B, I) -> W_ih x_t, (T, B, G*H), one GEMM over the whole sequence.
+
+    The kernels add b_ih in their elementwise pass, which saves a pass over this large array."""
     T, B, I = x.shape
-    xp = x.reshape(T * B, I) @ p["weight_ih"].T
-    xp += p["bias_ih"]
-    return xp.reshape(T, B, -1)
+    return (x.reshape(T * B, I) @ p["weight_ih"].T).reshape(T, B, -1)
 
 
 def weight_grads(p, x, h0, out, dxp, dhp):
@@ -118,19 +126,28 @@ def weight_grads(p, x, h0, out, dxp, dhp):
 
     x: (T, B, I); h0: (B, H); out: (T, B, H); dxp, dhp: (T, B, G*H) (the same array when the cell's
     recurrent and input pre-activations get the same gradient). The state entering step t is h0 or
-    out[t-1]: where they differ (padded rows) dhp is zero, so no (T, B, H) copy of the states is needed.
+    out[t-1]: where they differ (padded rows) dhp is zero. The operands are laid side by side as
+    z = [h_prev | 1 | x] so each weight and bias grad comes from one pass over the large gradient array.
     """
     T, B, I = x.shape
     H = h0.shape[1]
+    z = np.empty((T, B, H + 1 + I), x.dtype)
+    z[0, :, :H] = h0
+    z[1:, :, :H] = out[:-1]
+    z[:, :, H] = 1
+    z[:, :, H + 1:] = x
+    z = z.reshape(T * B, -1)
     fx = dxp.reshape(T * B, -1)
-    w_hh = dhp[0].T @ h0
-    if T > 1:
-        w_hh += dhp[1:].reshape((T - 1) * B, -1).T @ out[:-1].reshape((T - 1) * B, H)
-    b_ih = fx.sum(0)
+    if dhp is dxp:
+        w_h = w_x = fx.T @ z                                  # (G*H, H + 1 + I)
+        w_x = w_x[:, H:]
+    else:
+        w_h = dhp.reshape(T * B, -1).T @ z[:, :H + 1]
+        w_x = fx.T @ z[:, H:]
     grads = {
-        "weight_ih": fx.T @ x.reshape(T * B, I),
-        "weight_hh": w_hh,
-        "bias_ih": b_ih,
-        "bias_hh": b_ih.copy() if dhp is dxp else dhp.reshape(T * B, -1).sum(0),
+        "weight_ih": np.ascontiguousarray(w_x[:, 1:]),
+        "weight_hh": np.ascontiguousarray(w_h[:, :H]),
+        "bias_ih": w_x[:, 0].copy(),
+        "bias_hh": w_h[:, H].copy(),
     }
     return grads, (fx @ p["weight_ih"]).reshape(T, B, I)

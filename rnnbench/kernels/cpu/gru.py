@@ -12,8 +12,9 @@ from rnnbench.kernels.cpu._common import KERNEL, norms, run_blocks, sigmoid, sq_
 
 
 @njit(**KERNEL)
-def gru_forward(lo, hi, xp, w_hhT, b_hh, h0, lengths, out, h, hpn):
-    # xp: (T, B, 3H) in: input projection, out: gates (r, z, n); w_hhT: (H, 3H) = W_hh^T; b_hh: (3H,)
+def gru_forward(lo, hi, xp, w_hhT, b_ih, b_hh, h0, lengths, out, h, hpn):
+    # xp: (T, B, 3H) in: input projection W_ih x, out: gates (r, z, n); w_hhT: (H, 3H) = W_hh^T
+    # b_ih, b_hh: (3H,)
     # h0: (B, H); lengths: (B,); written for rows lo:hi: out (T, B, H), h (B, H) final state, hpn (T, B, H)
     T, _, G = xp.shape
     H = G // 3
@@ -31,11 +32,11 @@ def gru_forward(lo, hi, xp, w_hhT, b_hh, h0, lengths, out, h, hpn):
                 hn = hpn[t, b]
                 hb = h[b]
                 for j in range(2 * H):
-                    x[j] = sigmoid(x[j] + a[j] + b_hh[j])
+                    x[j] = sigmoid(x[j] + a[j] + b_ih[j] + b_hh[j])
                 for j in range(H):
                     hn[j] = a[2 * H + j] + b_hh[2 * H + j]
                 for j in range(H):
-                    x[2 * H + j] = tanh(x[2 * H + j] + x[j] * hn[j])
+                    x[2 * H + j] = tanh(x[2 * H + j] + b_ih[2 * H + j] + x[j] * hn[j])
                 for j in range(H):
                     z = x[H + j]
                     o[j] = (one - z) * x[2 * H + j] + z * hb[j]
@@ -97,7 +98,7 @@ def forward(p, xp, h0, c0, lengths, relu):
     out = np.empty(xp.shape[:2] + h0.shape[1:], xp.dtype)
     h = np.empty_like(h0)
     hpn = np.empty_like(out)
-    run_blocks(gru_forward, h0.shape[0], xp, np.ascontiguousarray(p["weight_hh"].T), p["bias_hh"], h0,
+    run_blocks(gru_forward, h0.shape[0], xp, np.ascontiguousarray(p["weight_hh"].T), p["bias_ih"], p["bias_hh"], h0,
                lengths, out, h, hpn)
     return out, h, None, (xp, hpn)
 

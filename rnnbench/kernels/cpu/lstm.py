@@ -12,9 +12,9 @@ from rnnbench.kernels.cpu._common import KERNEL, norms, run_blocks, sigmoid, sq_
 
 
 @njit(**KERNEL)
-def lstm_forward(lo, hi, xp, w_hhT, b_hh, h0, c0, lengths, out, h, c, cs):
-    # xp: (T, B, 4H) in: input projection, out: gates (i, f, g, o); w_hhT: (H, 4H) = W_hh^T; b_hh: (4H,)
-    # h0, c0: (B, H); lengths: (B,)
+def lstm_forward(lo, hi, xp, w_hhT, b_ih, b_hh, h0, c0, lengths, out, h, c, cs):
+    # xp: (T, B, 4H) in: input projection W_ih x, out: gates (i, f, g, o); w_hhT: (H, 4H) = W_hh^T
+    # b_ih, b_hh: (4H,); h0, c0: (B, H); lengths: (B,)
     # written for rows lo:hi: out (T, B, H); h, c (B, H) final states; cs (T, B, H) the cell states c_t
     T, _, G = xp.shape
     H = G // 4
@@ -32,11 +32,11 @@ def lstm_forward(lo, hi, xp, w_hhT, b_hh, h0, c0, lengths, out, h, c, cs):
                 cb = c[b]
                 cn = cs[t, b]
                 for j in range(2 * H):
-                    x[j] = sigmoid(x[j] + a[j] + b_hh[j])
+                    x[j] = sigmoid(x[j] + a[j] + b_ih[j] + b_hh[j])
                 for j in range(2 * H, 3 * H):
-                    x[j] = tanh(x[j] + a[j] + b_hh[j])
+                    x[j] = tanh(x[j] + a[j] + b_ih[j] + b_hh[j])
                 for j in range(3 * H, G):
-                    x[j] = sigmoid(x[j] + a[j] + b_hh[j])
+                    x[j] = sigmoid(x[j] + a[j] + b_ih[j] + b_hh[j])
                 for j in range(H):
                     cn[j] = x[H + j] * cb[j] + x[j] * x[2 * H + j]
                 for j in range(H):
@@ -113,7 +113,7 @@ def backward_buffers(out, d_hn, d_cn):
 def forward(p, xp, h0, c0, lengths, relu):
     """Returns (out, h_n, c_n, saved); xp becomes the saved gates."""
     out, h, c, cs = bufs = allocate_forward(xp, h0)
-    run_blocks(lstm_forward, h0.shape[0], xp, np.ascontiguousarray(p["weight_hh"].T), p["bias_hh"], h0, c0,
+    run_blocks(lstm_forward, h0.shape[0], xp, np.ascontiguousarray(p["weight_hh"].T), p["bias_ih"], p["bias_hh"], h0, c0,
                lengths, *bufs)
     return out, h, c, (xp, cs)
 

@@ -13,9 +13,9 @@ from rnnbench.kernels.cpu.lstm import allocate_forward, backward_buffers
 
 
 @njit(**KERNEL)
-def peephole_forward(lo, hi, xp, w_hhT, b_hh, w_p, h0, c0, lengths, out, h, c, cs):
-    # xp: (T, B, 4H) in: input projection, out: gates (i, f, g, o); w_hhT: (H, 4H) = W_hh^T; b_hh: (4H,)
-    # w_p: (3, H); h0, c0: (B, H); lengths: (B,)
+def peephole_forward(lo, hi, xp, w_hhT, b_ih, b_hh, w_p, h0, c0, lengths, out, h, c, cs):
+    # xp: (T, B, 4H) in: input projection W_ih x, out: gates (i, f, g, o); w_hhT: (H, 4H) = W_hh^T
+    # b_ih, b_hh: (4H,); w_p: (3, H); h0, c0: (B, H); lengths: (B,)
     # written for rows lo:hi: out (T, B, H); h, c (B, H) final states; cs (T, B, H) the cell states c_t
     T, _, G = xp.shape
     H = G // 4
@@ -34,15 +34,15 @@ def peephole_forward(lo, hi, xp, w_hhT, b_hh, w_p, h0, c0, lengths, out, h, c, c
                 cb = c[b]
                 cn = cs[t, b]
                 for j in range(H):
-                    x[j] = sigmoid(x[j] + a[j] + b_hh[j] + p_i[j] * cb[j])
+                    x[j] = sigmoid(x[j] + a[j] + b_ih[j] + b_hh[j] + p_i[j] * cb[j])
                 for j in range(H):
-                    x[H + j] = sigmoid(x[H + j] + a[H + j] + b_hh[H + j] + p_f[j] * cb[j])
+                    x[H + j] = sigmoid(x[H + j] + a[H + j] + b_ih[H + j] + b_hh[H + j] + p_f[j] * cb[j])
                 for j in range(2 * H, 3 * H):
-                    x[j] = tanh(x[j] + a[j] + b_hh[j])
+                    x[j] = tanh(x[j] + a[j] + b_ih[j] + b_hh[j])
                 for j in range(H):
                     cn[j] = x[H + j] * cb[j] + x[j] * x[2 * H + j]
                 for j in range(H):
-                    x[3 * H + j] = sigmoid(x[3 * H + j] + a[3 * H + j] + b_hh[3 * H + j] + p_o[j] * cn[j])
+                    x[3 * H + j] = sigmoid(x[3 * H + j] + a[3 * H + j] + b_ih[3 * H + j] + b_hh[3 * H + j] + p_o[j] * cn[j])
                 for j in range(H):
                     o[j] = x[3 * H + j] * tanh(cn[j])
                 cb[:] = cn
@@ -112,7 +112,7 @@ def peephole_backward(lo, hi, w_hh, w_p, c0, gates, cs, lengths, d_out, dh, dc, 
 def forward(p, xp, h0, c0, lengths, relu):
     """Returns (out, h_n, c_n, saved); xp becomes the saved gates."""
     out, h, c, cs = bufs = allocate_forward(xp, h0)
-    run_blocks(peephole_forward, h0.shape[0], xp, np.ascontiguousarray(p["weight_hh"].T), p["bias_hh"],
+    run_blocks(peephole_forward, h0.shape[0], xp, np.ascontiguousarray(p["weight_hh"].T), p["bias_ih"], p["bias_hh"],
                p["weight_peephole"], h0, c0, lengths, *bufs)
     return out, h, c, (xp, cs)
 

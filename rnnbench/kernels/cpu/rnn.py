@@ -1,4 +1,4 @@
-"""Vanilla RNN (tanh or relu) forward and backward kernels: h_t = act(xp_t + W_hh h_{t-1} + b_hh).
+"""Vanilla RNN (tanh or relu) forward and backward kernels: h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh).
 
 Each kernel runs the whole sequence for batch rows lo:hi (see _common.run_blocks). The forward keeps
 no extra state: the backward reads act'(.) off the outputs themselves.
@@ -10,8 +10,8 @@ from rnnbench.kernels.cpu._common import KERNEL, norms, run_blocks, sq_row, tanh
 
 
 @njit(**KERNEL)
-def rnn_forward(lo, hi, xp, w_hhT, b_hh, h0, lengths, relu, out, h):
-    # xp: (T, B, H) input projection W_ih x + b_ih; w_hhT: (H, H) = W_hh^T; b_hh: (H,); h0: (B, H)
+def rnn_forward(lo, hi, xp, w_hhT, b_ih, b_hh, h0, lengths, relu, out, h):
+    # xp: (T, B, H) input projection W_ih x; w_hhT: (H, H) = W_hh^T; b_ih, b_hh: (H,); h0: (B, H)
     # lengths: (B,); written for rows lo:hi: out (T, B, H), h (B, H) the final (carried) state
     T, _, H = xp.shape
     zero = xp.dtype.type(0)
@@ -26,10 +26,10 @@ def rnn_forward(lo, hi, xp, w_hhT, b_hh, h0, lengths, relu, out, h):
                 a = hp[b - lo]
                 if relu:
                     for j in range(H):
-                        o[j] = max(x[j] + a[j] + b_hh[j], zero)
+                        o[j] = max(x[j] + a[j] + b_ih[j] + b_hh[j], zero)
                 else:
                     for j in range(H):
-                        o[j] = tanh(x[j] + a[j] + b_hh[j])
+                        o[j] = tanh(x[j] + a[j] + b_ih[j] + b_hh[j])
                 h[b] = o
             else:
                 o[:] = zero
@@ -71,7 +71,7 @@ def forward(p, xp, h0, c0, lengths, relu):
     """Returns (out, h_n, c_n, saved)."""
     out = np.empty_like(xp)
     h = np.empty_like(h0)
-    run_blocks(rnn_forward, h0.shape[0], xp, np.ascontiguousarray(p["weight_hh"].T), p["bias_hh"], h0,
+    run_blocks(rnn_forward, h0.shape[0], xp, np.ascontiguousarray(p["weight_hh"].T), p["bias_ih"], p["bias_hh"], h0,
                lengths, relu, out, h)
     return out, h, None, None
 
