@@ -12,6 +12,8 @@ A backend is a module with two functions over one layer and a whole sequence:
         fwd: the LayerForward above; d_out: (T, B, H); d_hn, d_cn: (B, H) (d_cn None without a cell state).
 
 All arrays share the model's dtype (float32 or float64). A backend may keep anything in `fwd.cache`.
+A backend with its own device memory (cuda) sets DEVICE_ARRAYS = True, takes `device_arrays=True` on both
+functions (results stay device arrays, inputs may be device arrays) and provides stack(arrays) and to_host(a).
 """
 import importlib
 from typing import Any, NamedTuple, Optional

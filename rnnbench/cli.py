@@ -10,8 +10,12 @@ import sys
 from rnnbench.errors import InputError
 
 COMMANDS = [
+    "sweep",
+    "runs",
+    "train",
+    "gradnorm",
+    "bench",
     "report",
-    "reproduce",
 ]
 
 

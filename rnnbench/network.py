@@ -4,10 +4,12 @@
     m.load_state_dict(torch_module.state_dict())
     out = m.forward(x, h0=None, lengths=None)      # x: (T, B, I)
     g = m.backward(out, d_output, d_h_n=None, d_c_n=None)
+    out = m.forward(x, device_arrays=True)         # cuda only: results stay on the GPU (numba device arrays)
 
 Layers run one after another over the whole sequence (layer k's output is layer k+1's input); the time
 loop lives in the backend. Input checks live here, once for all backends.
 """
+import functools
 from typing import Any, NamedTuple, Optional
 
 import numpy as np
@@ -137,8 +139,28 @@ class RNN:
 
     # ---- forward and backward ---------------------------------------------------------------------
 
-    def forward(self, x, h0=None, lengths=None, c0=None):
-        """x: (T, B, I). h0 (L, B, H) or, for lstm/peephole, also a tuple (h0, c0) as in PyTorch."""
+    def _on_device(self, device_arrays):
+        """Whether layers run with device_arrays=True: always on a GPU backend, so a stack's layers pass
+        data to each other on the device; results then come back to the host unless `device_arrays`."""
+        if getattr(self.backend, "DEVICE_ARRAYS", False):
+            return True
+        if device_arrays:
+            raise InputError(f"device_arrays=True needs a GPU backend (cuda), not {self.backend_name!r}")
+        return False
+
+    def _gather(self, arrays, on_device, device_arrays):
+        """Per-layer arrays -> one (L, ...) array: numpy, or a device array when the caller keeps them there."""
+        if not on_device:
+            return np.stack(arrays)
+        stacked = self.backend.stack(arrays)
+        return stacked if device_arrays else self.backend.to_host(stacked)
+
+    def _result(self, a, on_device, device_arrays):
+        return self.backend.to_host(a) if on_device and not device_arrays else a
+
+    def forward(self, x, h0=None, lengths=None, c0=None, device_arrays=False):
+        """x: (T, B, I). h0 (L, B, H) or, for lstm/peephole, also a tuple (h0, c0) as in PyTorch.
+        device_arrays=True (cuda backend): output, h_n, c_n stay on the GPU as numba device arrays."""
         if isinstance(h0, tuple):
             h0, c0 = h0
         xs = np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach") else x)
@@ -154,20 +176,24 @@ class RNN:
         elif c0 is not None:
             raise InputError(f"c0 given, but the {self.cell} cell has no cell state")
         lengths = self._lengths(lengths, T, B)
+        on_device = self._on_device(device_arrays)
+        kw = {"device_arrays": True} if on_device else {}
         caches, h_n, c_n = [], [], []
         inp = x
         for k, p in enumerate(self.params):
             f = self.backend.forward_layer(self.spec, self.nonlinearity, p, inp, h0[k],
-                                           c0[k] if self.spec.has_cell_state else None, lengths)
+                                           c0[k] if self.spec.has_cell_state else None, lengths, **kw)
             caches.append(f)
             h_n.append(f.h_n)
             c_n.append(f.c_n)
             inp = f.output
-        return Forward(inp, np.stack(h_n), np.stack(c_n) if self.spec.has_cell_state else None,
-                       (caches, T, B))
+        c_n = self._gather(c_n, on_device, device_arrays) if self.spec.has_cell_state else None
+        return Forward(self._result(inp, on_device, device_arrays), self._gather(h_n, on_device, device_arrays),
+                       c_n, (caches, T, B))
 
-    def backward(self, out, d_output, d_h_n=None, d_c_n=None):
-        """Backpropagate through time from dL/d(output) (T, B, H) and optionally dL/dh_n, dL/dc_n (L, B, H)."""
+    def backward(self, out, d_output, d_h_n=None, d_c_n=None, device_arrays=False):
+        """Backpropagate through time from dL/d(output) (T, B, H) and optionally dL/dh_n, dL/dc_n (L, B, H).
+        device_arrays=True (cuda backend): every gradient stays on the GPU as a numba device array."""
         if not isinstance(out, Forward):
             raise InputError("backward needs the value returned by forward")
         caches, T, B = out.cache
@@ -178,15 +204,19 @@ class RNN:
             d_c_n = self._state("d_c_n", d_c_n, B)
         elif d_c_n is not None:
             raise InputError(f"d_c_n given, but the {self.cell} cell has no cell state")
+        on_device = self._on_device(device_arrays)
+        kw = {"device_arrays": True} if on_device else {}
         params, dh0, dc0 = {}, [None] * L, [None] * L
         h_norms, c_norms = [None] * L, [None] * L
         for k in range(L - 1, -1, -1):
             g = self.backend.backward_layer(self.spec, self.nonlinearity, self.params[k], caches[k], d_out,
-                                            d_h_n[k], d_c_n[k] if self.spec.has_cell_state else None)
+                                            d_h_n[k], d_c_n[k] if self.spec.has_cell_state else None, **kw)
             params.update({f"{name}_l{k}": v for name, v in g.params.items()})
             dh0[k], dc0[k], h_norms[k], c_norms[k] = g.dh0, g.dc0, g.h_norms, g.c_norms
             d_out = g.dx
-        params = {key: params[key] for key in self._keys()}  # state_dict's key order
+        # state_dict's key order
+        params = {key: self._result(params[key], on_device, device_arrays) for key in self._keys()}
         has_c = self.spec.has_cell_state
-        return Grads(params, d_out, np.stack(dh0), np.stack(dc0) if has_c else None,
-                     np.stack(h_norms), np.stack(c_norms) if has_c else None)
+        gather = functools.partial(self._gather, on_device=on_device, device_arrays=device_arrays)
+        return Grads(params, self._result(d_out, on_device, device_arrays), gather(dh0),
+                     gather(dc0) if has_c else None, gather(h_norms), gather(c_norms) if has_c else None)

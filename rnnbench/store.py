@@ -9,7 +9,8 @@ Layout of store_root/<run_id>/:
     checkpoint.pkl     latest training state, replaced every config["checkpoint_every"] steps
     metrics.parquet    one row per evaluation (written once, at the end of the run)
     gradnorms.parquet  one row per (step, layer, t) of the probe-batch gradient norms (same)
-    status.json        {"status": "done"|"diverged"|"failed", "error", "step", "wall_time"}, written last
+    status.json        {"status": "done"|"diverged"|"failed", "error", "step", "wall_time", "diverged_at",
+                       "resumed_from" (checkpoint step this process started from, or null)}, written last
 
 Every file is written to a temp file in the same directory, fsynced and renamed over its name, so a reader
 never sees half a file. A run is finished when status.json says "done" or "diverged"; such runs are never
@@ -95,13 +96,16 @@ class Checkpoint:
 
     def __init__(self, path):
         self.path = Path(path)
+        self.loaded = False
 
     def load(self):
         try:
             with open(self.path, "rb") as f:
-                return pickle.load(f)
+                state = pickle.load(f)
         except FileNotFoundError:
             return None
+        self.loaded = True
+        return state
 
     def save(self, state):
         atomic_write(self.path, lambda f: pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL))
@@ -231,6 +235,26 @@ def is_finished(run_dir):
     return status is not None and status.get("status") in FINISHED
 
 
+def _remove_leftovers(run_dir):
+    """Delete the temp files of writers killed mid-write; call only while holding the run's claim."""
+    for tmp in Path(run_dir).glob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
+
+
+def tidy(run_dir):
+    """A finished run whose owner died before cleaning up (killed after writing status.json) keeps its lock,
+    checkpoint or temp files: take the stale claim and remove them. Cheap when there is no lock."""
+    if not (Path(run_dir) / "lock").exists():
+        return
+    claim = Claim(run_dir)
+    if claim.acquire():
+        try:
+            _remove_leftovers(run_dir)
+            (Path(run_dir) / "checkpoint.pkl").unlink(missing_ok=True)
+        finally:
+            claim.release()
+
+
 def run_once(config, store_root, *, progress=None, wait=True):
     """Run one config in the store unless it is finished -> (run_id, outcome).
 
@@ -246,6 +270,7 @@ def run_once(config, store_root, *, progress=None, wait=True):
     run_dir.mkdir(parents=True, exist_ok=True)
     while True:
         if is_finished(run_dir):
+            tidy(run_dir)
             return rid, "skipped"
         claim = Claim(run_dir)
         if claim.acquire():
@@ -275,21 +300,27 @@ def _train_into(config, run_dir, progress):
     from rnnbench.train import train
 
     (run_dir / "status.json").unlink(missing_ok=True)    # a retried failed run is running again
+    _remove_leftovers(run_dir)
     write_json(run_dir / "config.json", config)
     checkpoint = Checkpoint(run_dir / "checkpoint.pkl")
-    last_step = [None]
+    seen = {"first": None, "last": None}      # steps this process ran
 
     def report(step, total, loss, steps_per_s):
-        last_step[0] = step
+        seen["first"] = step if seen["first"] is None else seen["first"]
+        seen["last"] = step
         if progress is not None:
             progress(step, total, loss, steps_per_s)
+
+    def resumed_from():
+        return seen["first"] - 1 if checkpoint.loaded and seen["first"] is not None else None
 
     start = time.perf_counter()
     try:
         result = train(config, checkpoint=checkpoint, progress=report)
     except Exception as e:
         write_json(run_dir / "status.json", {
-            "status": "failed", "error": f"{type(e).__name__}: {e}", "step": last_step[0],
+            "status": "failed", "error": f"{type(e).__name__}: {e}", "step": seen["last"],
+            "resumed_from": resumed_from(),
             "wall_time": time.perf_counter() - start, "traceback": traceback.format_exc()})
         return "failed"
     _write_parquet(run_dir / "metrics.parquet", result.metrics)
@@ -297,6 +328,7 @@ def _train_into(config, run_dir, progress):
     wall = result.metrics[-1].get("wall_time") if result.metrics else None
     write_json(run_dir / "status.json", {
         "status": result.status, "error": None, "step": result.step, "diverged_at": result.diverged_at,
+        "resumed_from": resumed_from(),
         "wall_time": time.perf_counter() - start if wall is None else wall})
     checkpoint.path.unlink(missing_ok=True)
     return result.status

@@ -1,7 +1,7 @@
 """Run store unit tests: ids, atomic files, claims, skip/retry/resume logic, and the load_* readers.
 
-Training is replaced by a scripted fake so these tests check the store alone; the real-process tests of
-sweeps (kill, resume, dask, concurrency) are in tests/test_sweep_*.py.
+train() is replaced by a scripted fake so these tests check the store alone; the real-process tests of
+sweeps with the real train() (kill, resume, Dask, concurrency) are in tests/test_sweep_run.py.
 """
 import json
 import os
@@ -14,20 +14,23 @@ import numpy as np
 import pytest
 
 from rnnbench import store
+from rnnbench.config import normalize
 from rnnbench.errors import InputError
 
 
+CFG = {"steps": 4, "checkpoint_every": 2}
+
+
 def _normalize(raw):
-    cfg = {"task": "adding", "steps": 4, "seed": 0, "checkpoint_every": 2}
-    cfg.update(raw)
-    return cfg
+    return normalize({**CFG, **raw})
 
 
 class FakeTrain:
-    """train() per the contract: metrics rows per step, checkpoint every checkpoint_every steps."""
+    """train() per the contract: metrics rows per step, checkpoint every checkpoint_every steps; it raises
+    at step fail_at (once) and stops as diverged at step diverge_at."""
 
-    def __init__(self, fail_at=None):
-        self.calls, self.resumed_from, self.fail_at = 0, [], fail_at
+    def __init__(self):
+        self.calls, self.resumed_from, self.fail_at, self.diverge_at = 0, [], None, None
 
     def __call__(self, config, *, checkpoint=None, progress=None):
         self.calls += 1
@@ -38,6 +41,9 @@ class FakeTrain:
             if step == self.fail_at:
                 self.fail_at = None
                 raise RuntimeError(f"boom at {step}")
+            if step == self.diverge_at:
+                return types.SimpleNamespace(status="diverged", step=step, diverged_at=step,
+                                             metrics=state["rows"], gradnorms=[], config=config)
             state["rows"].append({"step": step, "train_loss": 1.0 / step, "wall_time": 0.5 * step})
             progress(step, config["steps"], 1.0 / step, 10.0)
             if step % config["checkpoint_every"] == 0:
@@ -51,8 +57,7 @@ class FakeTrain:
 @pytest.fixture
 def fake(monkeypatch):
     trainer = FakeTrain()
-    monkeypatch.setitem(sys.modules, "rnnbench.config", types.SimpleNamespace(normalize=_normalize))
-    monkeypatch.setitem(sys.modules, "rnnbench.train", types.SimpleNamespace(train=trainer))
+    monkeypatch.setattr("rnnbench.train.train", trainer)
     return trainer
 
 
@@ -64,7 +69,7 @@ def test_run_id_is_a_stable_hash_of_the_config():
 
 
 def test_execute_writes_every_file_and_the_readers_return_them(fake, tmp_path):
-    rid = store.execute({"seed": 3}, tmp_path)
+    rid = store.execute({**CFG, "seed": 3}, tmp_path)
     d = tmp_path / rid
     assert sorted(p.name for p in d.iterdir()) == ["config.json", "gradnorms.parquet", "metrics.parquet",
                                                    "status.json"]      # no lock, temp or checkpoint left
@@ -83,25 +88,51 @@ def test_execute_writes_every_file_and_the_readers_return_them(fake, tmp_path):
 
 
 def test_finished_runs_are_skipped_and_their_files_untouched(fake, tmp_path):
-    rid = store.execute({}, tmp_path)
+    rid = store.execute(CFG, tmp_path)
     before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in (tmp_path / rid).iterdir()}
-    assert store.run_once({}, tmp_path) == (rid, "skipped")
+    assert store.run_once(CFG, tmp_path) == (rid, "skipped")
     assert fake.calls == 1
     assert before == {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in (tmp_path / rid).iterdir()}
 
 
 def test_failed_run_is_recorded_then_retried_from_its_checkpoint(fake, tmp_path):
     fake.fail_at = 3
-    rid, outcome = store.run_once({}, tmp_path)
+    rid, outcome = store.run_once(CFG, tmp_path)
     status = json.loads((tmp_path / rid / "status.json").read_text())
     assert outcome == "failed" and status["status"] == "failed"
     assert status["error"] == "RuntimeError: boom at 3" and status["step"] == 2
     assert store.load_runs(tmp_path)["status"].tolist() == ["failed"]
     assert store.load_metrics(tmp_path).empty          # no results from an unfinished run
 
-    assert store.run_once({}, tmp_path) == (rid, "done")
+    assert store.run_once(CFG, tmp_path) == (rid, "done")
     assert fake.resumed_from == [0, 2]
+    assert json.loads((tmp_path / rid / "status.json").read_text())["resumed_from"] == 2
     assert store.load_metrics(tmp_path)["step"].tolist() == [1, 2, 3, 4]
+
+
+def test_diverged_run_keeps_its_rows_and_is_not_rerun(fake, tmp_path):
+    fake.diverge_at = 3
+    rid, outcome = store.run_once(CFG, tmp_path)
+    status = store.read_status(tmp_path / rid)
+    assert outcome == "diverged" and (status["status"], status["step"], status["diverged_at"]) == ("diverged", 3, 3)
+    assert store.load_metrics(tmp_path)["step"].tolist() == [1, 2]
+    assert store.load_gradnorms(tmp_path).columns.tolist() == ["run_id"] and store.load_gradnorms(tmp_path).empty
+    assert store.run_once(CFG, tmp_path) == (rid, "skipped") and fake.calls == 1
+
+
+def test_unfinished_runs_are_listed_as_running_or_incomplete(tmp_path):
+    for seed in (1, 2):
+        run_dir = tmp_path / store.run_id(_normalize({"seed": seed}))
+        run_dir.mkdir()
+        store.write_json(run_dir / "config.json", _normalize({"seed": seed}))
+    claim = store.Claim(tmp_path / store.run_id(_normalize({"seed": 1})))
+    assert claim.acquire()
+    try:
+        runs = store.load_runs(tmp_path).set_index("seed")
+    finally:
+        claim.release()
+    assert runs.loc[1, "status"] == "running" and runs.loc[2, "status"] == "incomplete"
+    assert runs["steps_done"].isna().all()
 
 
 def test_live_claim_makes_others_wait_or_report_busy(fake, tmp_path):
@@ -110,10 +141,10 @@ def test_live_claim_makes_others_wait_or_report_busy(fake, tmp_path):
     claim = store.Claim(tmp_path / rid)
     assert claim.acquire()
     assert not store.Claim(tmp_path / rid).acquire()
-    assert store.run_once({}, tmp_path, wait=False) == (rid, "busy")
+    assert store.run_once(CFG, tmp_path, wait=False) == (rid, "busy")
     claim.release()
     assert not (tmp_path / rid / "lock").exists()
-    assert store.run_once({}, tmp_path, wait=False) == (rid, "done")
+    assert store.run_once(CFG, tmp_path, wait=False) == (rid, "done")
 
 
 def test_lock_of_a_dead_process_is_taken_over(fake, tmp_path):
@@ -123,7 +154,7 @@ def test_lock_of_a_dead_process_is_taken_over(fake, tmp_path):
     run_dir.mkdir()
     (run_dir / "lock").write_text(json.dumps({"host": socket.gethostname(), "pid": int(dead.stdout),
                                                "token": "x"}))
-    assert store.run_once({}, tmp_path, wait=False)[1] == "done"
+    assert store.run_once(CFG, tmp_path, wait=False)[1] == "done"
     assert not (run_dir / "lock").exists()
 
 
@@ -155,3 +186,15 @@ def test_atomic_write_leaves_nothing_when_writing_fails(tmp_path):
 def test_missing_store_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         store.load_runs(tmp_path / "nope")
+
+
+def test_leftovers_of_an_owner_killed_after_finishing_are_removed(fake, tmp_path):
+    rid = store.execute(CFG, tmp_path)
+    d = tmp_path / rid
+    (d / "checkpoint.pkl").write_bytes(b"old state")
+    (d / ".metrics.parquet.1234.tmp").write_bytes(b"half")
+    (d / "lock").write_text(json.dumps({"host": "elsewhere", "pid": 1, "token": "x"}))
+    os.utime(d / "lock", (0, 0))                        # no heartbeat for a long time: its owner is dead
+    assert store.run_once(CFG, tmp_path) == (rid, "skipped")
+    assert sorted(p.name for p in d.iterdir()) == ["config.json", "gradnorms.parquet", "metrics.parquet",
+                                                   "status.json"]

@@ -1,32 +1,124 @@
-"""Shared pieces of the Numba CPU kernels: the sigmoid, the norm, and the whole-sequence GEMMs.
+"""Shared pieces of the Numba CPU kernels: activations, row norms, threading over batch blocks, the GEMMs.
 
-The sigmoid takes a typed `one` so float32 math never promotes to float64 (a bare 1.0 literal would).
+Speed rests on three things here:
+- float32 `tanh`/`sigmoid` are a rational approximation (Eigen's, |error| < 4e-7) made of plain
+  arithmetic, so LLVM vectorizes the fused elementwise loops (libm tanhf/expf calls would not); float64
+  keeps np.tanh/np.exp.
+- Batch rows are independent through time, so `run_blocks` gives each thread a fixed block of rows for
+  the whole sequence: no synchronization per step. Cross-row sums (norms, peephole grads) are kept per
+  row and reduced afterwards in a fixed order, so results are bitwise identical run after run.
+- The recurrent product of each block goes through SciPy's BLAS (np.dot in @njit), held to one thread
+  while the blocks run so BLAS threads and ours do not oversubscribe the cores.
 """
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
 import numpy as np
-from numba import njit
+import scipy.linalg.cython_blas  # noqa: F401  (load the BLAS that np.dot in @njit calls, so it can be limited)
+from numba import njit, types
+from numba.extending import overload
+from threadpoolctl import ThreadpoolController
+
+# no nnan/ninf: keep NaN/Inf behaviour while allowing contraction to FMA, reassociation and vectorizing
+FASTMATH = {"contract", "reassoc", "nsz", "arcp", "afn"}
+# error_model="numpy": no zero-division branch in every loop body, which would block vectorization
+KERNEL = dict(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
+
+_CLAMP = np.float32(7.90531110763549805)
+_A = [np.float32(v) for v in (4.89352455891786e-03, 6.37261928875436e-04, 1.48572235717979e-05,
+                              5.12229709037114e-08, -8.60467152213735e-11, 2.00018790482477e-13,
+                              -2.76076847742355e-16)]
+_B = [np.float32(v) for v in (4.89352518554385e-03, 2.26843463243900e-03, 1.18534705686654e-04,
+                              1.19825839466702e-06)]
+A0, A1, A2, A3, A4, A5, A6 = _A
+B0, B1, B2, B3 = _B
+HALF32 = np.float32(0.5)
 
 
-@njit(inline="always", fastmath=True)
-def sigmoid(x, one):
-    return one / (one + np.exp(-x))
+def tanh(x):
+    """tanh inside kernels: vectorizable rational approximation for float32, exact for float64."""
+    return np.tanh(x)
+
+
+def sigmoid(x):
+    """Logistic sigmoid inside kernels: 0.5 + 0.5 tanh(x / 2) for float32, 1 / (1 + exp(-x)) for float64."""
+    return 1 / (1 + np.exp(-x))
+
+
+@overload(tanh)
+def _tanh(x):
+    if x == types.float32:
+        def tanh32(x):
+            x = min(max(x, -_CLAMP), _CLAMP)
+            x2 = x * x
+            p = ((((((A6 * x2 + A5) * x2 + A4) * x2 + A3) * x2 + A2) * x2 + A1) * x2 + A0) * x
+            q = ((B3 * x2 + B2) * x2 + B1) * x2 + B0
+            return p / q
+        return tanh32
+    return lambda x: np.tanh(x)
+
+
+@overload(sigmoid)
+def _sigmoid(x):
+    if x == types.float32:
+        return lambda x: HALF32 * tanh(HALF32 * x) + HALF32
+    return lambda x: 1.0 / (1.0 + np.exp(-x))
+
+
+# ---- threads over batch blocks ---------------------------------------------------------------------
+
+_pool = None
+_blas = ThreadpoolController().select(user_api="blas")
+
+
+def run_blocks(kernel, B, *args):
+    """Call kernel(lo, hi, *args) on fixed contiguous blocks of the B batch rows, one per thread.
+
+    The thread count is numba's (NUMBA_NUM_THREADS / numba.set_num_threads); the kernels release the GIL.
+    A single block keeps BLAS's own threads: then they are the only parallelism.
+    """
+    global _pool
+    n = max(1, min(numba.get_num_threads(), B))
+    if n == 1:
+        kernel(0, B, *args)
+        return
+    bounds = [B * k // n for k in range(n + 1)]
+    if _pool is None or _pool._max_workers < n:
+        _pool = ThreadPoolExecutor(n)
+    libs = _blas.lib_controllers
+    old = [lib.get_num_threads() for lib in libs]
+    for lib in libs:    # direct calls: threadpoolctl's limit() context costs ~0.1 ms per use
+        lib.set_num_threads(1)
+    try:
+        for f in [_pool.submit(kernel, bounds[k], bounds[k + 1], *args) for k in range(n)]:
+            f.result()
+    finally:
+        for lib, k in zip(libs, old):
+            lib.set_num_threads(k)
 
 
 @njit(inline="always")
-def sq_sum(a):
-    # a: (B, H); fixed summation order, accumulated in float64 so float32 norms stay accurate
+def sq_row(a):
+    # a: (H,) -> sum of squares in float64
     s = 0.0
-    for b in range(a.shape[0]):
-        for j in range(a.shape[1]):
-            s += np.float64(a[b, j]) * np.float64(a[b, j])
+    for j in range(a.shape[0]):
+        s += a[j] * a[j]
     return s
 
 
+def norms(parts):
+    """parts: (T, B) per-row squared sums (float64) -> (T,) Frobenius norms, summed in a fixed order."""
+    return np.sqrt(parts.sum(1))
+
+
+# ---- whole-sequence GEMMs ---------------------------------------------------------------------------
+
 def input_projection(p, x):
-    """x: (T, B, I) -> W_ih x_t + b_ih, (T, B, G*H), one GEMM over the whole sequence."""
+    """x: (T, B, I) -> W_ih x_t, (T, B, G*H), one GEMM over the whole sequence.
+
+    The kernels add b_ih in their elementwise pass, which saves a pass over this large array."""
     T, B, I = x.shape
-    xp = x.reshape(T * B, I) @ p["weight_ih"].T
-    xp += p["bias_ih"]
-    return xp.reshape(T, B, -1)
+    return (x.reshape(T * B, I) @ p["weight_ih"].T).reshape(T, B, -1)
 
 
 def weight_grads(p, x, h0, out, dxp, dhp):
@@ -34,20 +126,28 @@ def weight_grads(p, x, h0, out, dxp, dhp):
 
     x: (T, B, I); h0: (B, H); out: (T, B, H); dxp, dhp: (T, B, G*H) (the same array when the cell's
     recurrent and input pre-activations get the same gradient). The state entering step t is h0 or
-    out[t-1]: where they differ (padded rows) dhp is zero, so no (T, B, H) copy of the states is needed.
+    out[t-1]: where they differ (padded rows) dhp is zero. The operands are laid side by side as
+    z = [h_prev | 1 | x] so each weight and bias grad comes from one pass over the large gradient array.
     """
     T, B, I = x.shape
     H = h0.shape[1]
+    z = np.empty((T, B, H + 1 + I), x.dtype)
+    z[0, :, :H] = h0
+    z[1:, :, :H] = out[:-1]
+    z[:, :, H] = 1
+    z[:, :, H + 1:] = x
+    z = z.reshape(T * B, -1)
     fx = dxp.reshape(T * B, -1)
-    fh = dhp[1:].reshape((T - 1) * B, -1)
-    w_hh = dhp[0].T @ h0
-    if T > 1:
-        w_hh += fh.T @ out[:-1].reshape((T - 1) * B, H)
-    b_ih = fx.sum(0)
+    if dhp is dxp:
+        w_h = w_x = fx.T @ z                                  # (G*H, H + 1 + I)
+        w_x = w_x[:, H:]
+    else:
+        w_h = dhp.reshape(T * B, -1).T @ z[:, :H + 1]
+        w_x = fx.T @ z[:, H:]
     grads = {
-        "weight_ih": fx.T @ x.reshape(T * B, I),
-        "weight_hh": w_hh,
-        "bias_ih": b_ih,
-        "bias_hh": b_ih.copy() if dhp is dxp else dhp.reshape(T * B, -1).sum(0),
+        "weight_ih": np.ascontiguousarray(w_x[:, 1:]),
+        "weight_hh": np.ascontiguousarray(w_h[:, :H]),
+        "bias_ih": w_x[:, 0].copy(),
+        "bias_hh": w_h[:, H].copy(),
     }
     return grads, (fx @ p["weight_ih"]).reshape(T, B, I)

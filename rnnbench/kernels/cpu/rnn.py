@@ -1,76 +1,86 @@
-"""Vanilla RNN (tanh or relu) forward and backward kernels: h_t = act(xp_t + W_hh h_{t-1} + b_hh).
+"""Vanilla RNN (tanh or relu) forward and backward kernels: h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh).
 
-The forward keeps no extra state: the backward reads act'(.) off the outputs themselves.
+Each kernel runs the whole sequence for batch rows lo:hi (see _common.run_blocks). The forward keeps
+no extra state: the backward reads act'(.) off the outputs themselves.
 """
 import numpy as np
 from numba import njit
 
-from rnnbench.kernels.cpu._common import sq_sum
+from rnnbench.kernels.cpu._common import KERNEL, norms, run_blocks, sq_row, tanh
 
 
-@njit(cache=True)
-def rnn_forward(xp, w_hhT, b_hh, h0, lengths, relu, out, h):
-    # xp: (T, B, H) input projection W_ih x + b_ih; w_hhT: (H, H) = W_hh^T; b_hh: (H,); h0: (B, H)
-    # lengths: (B,); out: (T, B, H) written; h: (B, H) written, the final (carried) state
-    T, B, H = xp.shape
+@njit(**KERNEL)
+def rnn_forward(lo, hi, xp, w_hhT, b_ih, b_hh, h0, lengths, relu, out, h):
+    # xp: (T, B, H) input projection W_ih x; w_hhT: (H, H) = W_hh^T; b_ih, b_hh: (H,); h0: (B, H)
+    # lengths: (B,); written for rows lo:hi: out (T, B, H), h (B, H) the final (carried) state
+    T, _, H = xp.shape
     zero = xp.dtype.type(0)
-    hp = np.empty((B, H), xp.dtype)
-    h[:] = h0
+    hp = np.empty((hi - lo, H), xp.dtype)
+    h[lo:hi] = h0[lo:hi]
     for t in range(T):
-        np.dot(h, w_hhT, hp)
-        for b in range(B):
+        np.dot(h[lo:hi], w_hhT, hp)
+        for b in range(lo, hi):
+            o = out[t, b]
             if t < lengths[b]:
-                for j in range(H):
-                    a = xp[t, b, j] + hp[b, j] + b_hh[j]
-                    v = max(a, zero) if relu else np.tanh(a)
-                    out[t, b, j] = v
-                    h[b, j] = v
+                x = xp[t, b]
+                a = hp[b - lo]
+                if relu:
+                    for j in range(H):
+                        o[j] = max(x[j] + a[j] + b_ih[j] + b_hh[j], zero)
+                else:
+                    for j in range(H):
+                        o[j] = tanh(x[j] + a[j] + b_ih[j] + b_hh[j])
+                h[b] = o
             else:
-                out[t, b, :] = zero
+                o[:] = zero
 
 
-@njit(cache=True)
-def rnn_backward(w_hh, out, lengths, relu, d_out, dh, dpre, h_norms):
+@njit(**KERNEL)
+def rnn_backward(lo, hi, w_hh, out, lengths, relu, d_out, dh, dpre, h_sq):
     # w_hh: (H, H); out: (T, B, H) forward outputs; lengths: (B,); d_out: (T, B, H)
-    # dh: (B, H) in: dL/dh_n, out: dL/dh0; dpre: (T, B, H) written, dL/d(pre-activation); h_norms: (T,)
-    T, B, H = out.shape
+    # dh: (B, H) in dL/dh_n, out dL/dh0; written: dpre (T, B, H) dL/d(pre-activation), h_sq (T, B) ||dL/dh_t[b]||^2
+    T, _, H = out.shape
     zero = out.dtype.type(0)
     one = out.dtype.type(1)
-    dh_prev = np.empty((B, H), out.dtype)
+    dh_prev = np.empty((hi - lo, H), out.dtype)
     for t in range(T - 1, -1, -1):
-        for b in range(B):
+        for b in range(lo, hi):
+            d = dh[b]
+            p = dpre[t, b]
             if t < lengths[b]:
+                y = out[t, b]
+                dy = d_out[t, b]
                 for j in range(H):
-                    dh[b, j] += d_out[t, b, j]
-        h_norms[t] = np.sqrt(sq_sum(dh))
-        for b in range(B):
-            if t < lengths[b]:
-                for j in range(H):
-                    y = out[t, b, j]
-                    if relu:
-                        dpre[t, b, j] = dh[b, j] if y > zero else zero
-                    else:
-                        dpre[t, b, j] = dh[b, j] * (one - y * y)
+                    d[j] += dy[j]
+                if relu:
+                    for j in range(H):
+                        p[j] = d[j] if y[j] > zero else zero
+                else:
+                    for j in range(H):
+                        p[j] = d[j] * (one - y[j] * y[j])
             else:
-                dpre[t, b, :] = zero
-        np.dot(dpre[t], w_hh, dh_prev)
-        for b in range(B):
+                p[:] = zero
+            h_sq[t, b] = sq_row(d)
+        np.dot(dpre[t, lo:hi], w_hh, dh_prev)
+        for b in range(lo, hi):
             if t < lengths[b]:
-                dh[b, :] = dh_prev[b, :]
+                dh[b] = dh_prev[b - lo]
 
 
 def forward(p, xp, h0, c0, lengths, relu):
     """Returns (out, h_n, c_n, saved)."""
     out = np.empty_like(xp)
     h = np.empty_like(h0)
-    rnn_forward(xp, np.ascontiguousarray(p["weight_hh"].T), p["bias_hh"], h0, lengths, relu, out, h)
+    run_blocks(rnn_forward, h0.shape[0], xp, np.ascontiguousarray(p["weight_hh"].T), p["bias_ih"], p["bias_hh"], h0,
+               lengths, relu, out, h)
     return out, h, None, None
 
 
 def backward(p, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
     """Returns (dxp, dhp, dh0, dc0, h_norms, c_norms, extra grads)."""
+    T, B, _ = out.shape
     dh = d_hn.copy()
     dpre = np.empty_like(out)
-    h_norms = np.empty(out.shape[0], out.dtype)
-    rnn_backward(p["weight_hh"], out, lengths, relu, d_out, dh, dpre, h_norms)
-    return dpre, dpre, dh, None, h_norms, None, {}
+    h_sq = np.empty((T, B))
+    run_blocks(rnn_backward, B, p["weight_hh"], out, lengths, relu, d_out, dh, dpre, h_sq)
+    return dpre, dpre, dh, None, norms(h_sq).astype(out.dtype), None, {}

@@ -1,0 +1,32 @@
+"""Timing harness: warm every function up (absorbing JIT compilation), then time them interleaved.
+
+Interleaving (A B C, A B C, ...) rather than timing A's repeats then B's makes the ratios between them robust
+to the slow drifts of a shared machine (another job starting, frequency changes): each repeat of every
+function sees the same conditions. Bench rows report the median, which ignores the odd preempted repeat.
+"""
+import gc
+import time
+
+
+def time_interleaved(fns, repeats, warmup=1):
+    """Wall times in seconds of `repeats` timed calls of each zero-argument callable in `fns`: one list each.
+
+    Each is first called `warmup` times untimed (so compilation and first-touch allocation are never timed);
+    the garbage collector runs once after the warm-up and is off during each timed call, as in `timeit`
+    (a full collection per call would cost more than a small call: the heap holds torch's and Numba's objects).
+    """
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    gc.collect()
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, ts in zip(fns, times):
+            gc.disable()
+            try:
+                start = time.perf_counter()
+                fn()
+                ts.append(time.perf_counter() - start)
+            finally:
+                gc.enable()
+    return times

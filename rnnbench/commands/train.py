@@ -1,0 +1,85 @@
+"""`rnnbench train`: train one config into the run store (resumes from its checkpoint; skips a finished run).
+
+    rnnbench train --task adding --seq-len 200 --cell lstm --hidden 128 --batch 50 --steps 5000 \\
+        --optimizer adam --lr 1e-3 --clip 1.0 --seed 0 --backend cpu --out runs/
+
+Every key of rnnbench.config.DEFAULTS is a flag (seq_len -> --seq-len); flags not given take the defaults.
+The progress bar (stderr) shows step, loss and steps/s; the result is store_root/<run_id>/.
+"""
+HELP = "train one config (task, cell, optimizer, ...) and store its metrics and gradient-norm curves"
+
+
+def _optional_float(text):
+    """A number, or "none" for keys where None means "not set" (clip, forget_bias)."""
+    return None if text.lower() == "none" else float(text)
+
+
+def add_config_arguments(parser, skip=()):
+    """One flag per config key; flags not given are absent from args, so normalize() fills their defaults."""
+    import argparse
+
+    from rnnbench.config import DEFAULTS
+
+    for key, default in DEFAULTS.items():
+        if key in skip:
+            continue
+        kind = _optional_float if key in ("clip", "forget_bias") else type(default)
+        parser.add_argument("--" + key.replace("_", "-"), dest=key, type=kind, default=argparse.SUPPRESS,
+                            metavar=kind.__name__.upper().lstrip("_"), help=f"default: {default}")
+
+
+def config_from_args(args, **overrides):
+    """The normalized config from the flags given (InputError naming a bad one)."""
+    from rnnbench.config import DEFAULTS, normalize
+
+    raw = {k: getattr(args, k) for k in DEFAULTS if hasattr(args, k)}
+    raw.update(overrides)
+    return normalize(raw)
+
+
+def add_arguments(parser):
+    add_config_arguments(parser)
+    parser.add_argument("--out", default="runs", help="run store directory (default: runs)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def progress_bar(total, desc=None):
+    """(callback(step, total, loss, steps_per_s), close()) drawing a tqdm bar on stderr."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit="step", dynamic_ncols=True, mininterval=0.5)
+
+    def update(step, _total, loss, steps_per_s):
+        bar.set_postfix_str(f"loss={loss:.4g} {steps_per_s:.1f} steps/s", refresh=False)
+        bar.update(step - bar.n)
+
+    return update, bar.close
+
+
+def run(args):
+    import json
+    from pathlib import Path
+
+    from rnnbench import store
+    from rnnbench.backend import get_backend
+
+    config = config_from_args(args)
+    get_backend(config["backend"])              # an unavailable backend is bad input, not a failed run
+    update, close = (None, lambda: None) if args.no_progress else progress_bar(config["steps"], "train")
+    try:
+        rid = store.execute(config, args.out, progress=update)
+    finally:
+        close()
+    run_dir = Path(args.out) / rid
+    status = json.loads((run_dir / "status.json").read_text())
+    line = f"run {rid}: {status['status']} at step {status['step']}, {status['wall_time']:.1f} s -> {run_dir}"
+    if status["status"] == "failed":
+        print(f"{line}\n{status['error']}")
+        return 1
+    metrics = store.load_metrics(args.out, [rid])
+    if len(metrics):
+        last = metrics.iloc[-1]
+        line += (f"\n  test_loss {last['test_loss']:.4g} (baseline {last['baseline_loss']:.4g}, "
+                 f"rel {last['rel_loss']:.3g}), accuracy {last['accuracy']:.3g}")
+    print(line)
+    return 0

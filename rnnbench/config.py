@@ -1,0 +1,154 @@
+"""A training run's config: every key, its default and its check. normalize() makes the run's full config.
+
+    cfg = normalize({"task": "adding", "seq_len": 200, "cell": "lstm"})   # InputError names a bad key
+
+The normalized config is canonical (same run -> same dict), so the run store can hash it: options that do
+not apply to the run (momentum without sgd, forget_bias without an lstm cell, task options of other tasks)
+are None, and giving one explicitly is an error rather than silently ignored.
+"""
+import math
+
+from rnnbench.errors import InputError
+
+TASKS = ("adding", "copy", "timing", "forecasting")
+CELLS = ("rnn", "gru", "lstm", "peephole")
+OPTIMIZERS = ("sgd", "rmsprop", "adam")
+CLIP_MODES = ("norm", "value", "none")
+INITS = ("uniform", "orthogonal", "identity")
+BACKENDS = ("reference", "cpu", "cuda")
+ADDING_VARIANTS = ("arjovsky", "hochreiter")
+SERIES = ("mackey_glass", "narma10", "sunspots")
+
+DEFAULTS = {
+    "task": "adding",
+    "seq_len": 100,
+    "cell": "lstm",
+    "nonlinearity": "tanh",
+    "hidden": 128,
+    "layers": 1,
+    "batch": 50,
+    "steps": 5000,
+    "optimizer": "adam",
+    "lr": 1e-3,
+    "momentum": 0.9,           # sgd only
+    "clip": 1.0,
+    "clip_mode": "norm",
+    "init": "uniform",
+    "forget_bias": 1.0,        # lstm/peephole only: b_ih_f = forget_bias, b_hh_f = 0
+    "seed": 0,
+    "backend": "cpu",
+    "dtype": "float32",
+    "eval_every": 100,
+    "gradnorm_every": 1000,
+    "test_size": 1000,
+    "checkpoint_every": 1000,
+    "adding_variant": "arjovsky",   # task adding only
+    "series": "mackey_glass",       # task forecasting only
+    "horizon": 10,                  # task forecasting only: predict the next `horizon` values
+}
+
+# which keys apply only under a condition; otherwise they are None in the normalized config
+_CONDITIONAL = {
+    "momentum": lambda c: c["optimizer"] == "sgd",
+    "forget_bias": lambda c: c["cell"] in ("lstm", "peephole"),
+    "adding_variant": lambda c: c["task"] == "adding",
+    "series": lambda c: c["task"] == "forecasting",
+    "horizon": lambda c: c["task"] == "forecasting",
+}
+
+
+def _choice(key, value, choices):
+    if value not in choices:
+        raise InputError(f"config key {key!r}: unknown value {value!r}; expected one of {', '.join(choices)}")
+    return value
+
+
+def _int(key, value, low):
+    if isinstance(value, bool) or not isinstance(value, int) and not (
+            isinstance(value, float) and value.is_integer()):
+        raise InputError(f"config key {key!r} must be an integer, got {value!r}")
+    if value < low:
+        raise InputError(f"config key {key!r} must be >= {low}, got {value!r}")
+    return int(value)
+
+
+def _float(key, value, low=None, positive=False):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"config key {key!r} must be a number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise InputError(f"config key {key!r} must be finite, got {value!r}")
+    if positive and value <= 0:
+        raise InputError(f"config key {key!r} must be > 0, got {value!r}")
+    if low is not None and value < low:
+        raise InputError(f"config key {key!r} must be >= {low}, got {value!r}")
+    return value
+
+
+_CHECKS = {
+    "task": lambda k, v: _choice(k, v, TASKS),
+    "seq_len": lambda k, v: _int(k, v, 1),
+    "cell": lambda k, v: _choice(k, v, CELLS),
+    "nonlinearity": lambda k, v: _choice(k, v, ("tanh", "relu")),
+    "hidden": lambda k, v: _int(k, v, 1),
+    "layers": lambda k, v: _int(k, v, 1),
+    "batch": lambda k, v: _int(k, v, 1),
+    "steps": lambda k, v: _int(k, v, 0),
+    "optimizer": lambda k, v: _choice(k, v, OPTIMIZERS),
+    "lr": lambda k, v: _float(k, v, positive=True),
+    "momentum": lambda k, v: _float(k, v, low=0.0),
+    "clip": lambda k, v: None if v is None else _float(k, v, low=0.0),
+    "clip_mode": lambda k, v: _choice(k, v, CLIP_MODES),
+    "init": lambda k, v: _choice(k, v, INITS),
+    "forget_bias": lambda k, v: _float(k, v),
+    "seed": lambda k, v: _int(k, v, 0),
+    "backend": lambda k, v: _choice(k, v, BACKENDS),
+    "dtype": lambda k, v: _choice(k, v, ("float32", "float64")),
+    "eval_every": lambda k, v: _int(k, v, 1),
+    "gradnorm_every": lambda k, v: _int(k, v, 1),
+    "test_size": lambda k, v: _int(k, v, 1),
+    "checkpoint_every": lambda k, v: _int(k, v, 0),
+    "adding_variant": lambda k, v: _choice(k, v, ADDING_VARIANTS),
+    "series": lambda k, v: _choice(k, v, SERIES),
+    "horizon": lambda k, v: _int(k, v, 1),
+}
+assert set(_CHECKS) == set(DEFAULTS)
+
+# smallest seq_len each task's definition allows
+_MIN_SEQ_LEN = {"adding": 2, "copy": 1, "timing": 4, "forecasting": 1}
+
+
+def normalize(raw):
+    """Fill defaults, check every key, canonicalize; InputError naming the first bad key."""
+    if not isinstance(raw, dict):
+        raise InputError(f"a config must be a mapping of keys to values, got {type(raw).__name__}")
+    unknown = sorted(set(raw) - set(DEFAULTS))
+    if unknown:
+        raise InputError(f"unknown config key {unknown[0]!r}; known keys: {', '.join(DEFAULTS)}")
+    cfg = {}
+    for key, default in DEFAULTS.items():
+        value = raw.get(key, default)
+        cfg[key] = value if value is None and key in _CONDITIONAL else _CHECKS[key](key, value)
+    for key, applies in _CONDITIONAL.items():
+        if not applies(cfg):
+            if raw.get(key) is not None and raw[key] != DEFAULTS[key]:
+                raise InputError(f"config key {key!r} does not apply to this run "
+                                 f"(task {cfg['task']}, cell {cfg['cell']}, optimizer {cfg['optimizer']})")
+            cfg[key] = None
+        elif cfg[key] is None and key != "forget_bias":   # forget_bias None keeps PyTorch's default bias
+            raise InputError(f"config key {key!r} must be set for this run")
+    if cfg["clip_mode"] == "none" or not cfg["clip"]:
+        cfg["clip_mode"], cfg["clip"] = "none", None
+    if cfg["nonlinearity"] != "tanh" and cfg["cell"] != "rnn":
+        raise InputError(f"config key 'nonlinearity': {cfg['nonlinearity']!r} applies to the rnn cell only")
+    if cfg["init"] == "identity" and (cfg["cell"], cfg["nonlinearity"]) != ("rnn", "relu"):
+        raise InputError("config key 'init': identity (IRNN, Le et al. 2015) needs cell rnn with nonlinearity relu")
+    if cfg["seq_len"] < _MIN_SEQ_LEN[cfg["task"]]:
+        raise InputError(f"config key 'seq_len' must be >= {_MIN_SEQ_LEN[cfg['task']]} for task "
+                         f"{cfg['task']}, got {cfg['seq_len']}")
+    if cfg["task"] == "adding" and cfg["adding_variant"] == "hochreiter" and cfg["seq_len"] < 22:
+        raise InputError("config key 'seq_len' must be >= 22 for the hochreiter adding variant")
+    if cfg["task"] == "forecasting":
+        from rnnbench.tasks.forecasting import check_fits
+        check_fits(cfg["series"], cfg["seq_len"], cfg["horizon"])
+    return cfg

@@ -1,0 +1,15 @@
+"""numba.cuda backend: fused per-step kernels for rnn, gru, lstm and peephole, forward and backward
+through time, with whole-sequence tiled GEMMs; implements rnnbench.backend's interface.
+
+`get_backend("cuda")` calls check_available(), which raises InputError when no GPU is found (set
+NUMBA_ENABLE_CUDASIM=1 before Python starts to run the kernels in numba's simulator instead).
+Timers call synchronize() before stopping the clock: kernel launches return before the work is done.
+
+DEVICE_ARRAYS tells rnnbench.network that layers take `device_arrays=True` (results stay on the GPU, inputs
+may be device arrays) and that stack/to_host gather them: a stack's layers then hand data to each other
+without host round trips.
+"""
+from rnnbench.kernels.cuda.device import check_available, stack, synchronize, to_host  # noqa: F401
+from rnnbench.kernels.cuda.layer import backward_layer, forward_layer  # noqa: F401
+
+DEVICE_ARRAYS = True

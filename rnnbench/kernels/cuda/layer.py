@@ -1,0 +1,110 @@
+"""One layer over a whole sequence on the GPU: the rnnbench.backend interface for the cuda backend.
+
+Everything stays on the device from the input upload to the results: one GEMM projects the whole input
+sequence, then one fused step kernel per time step (recurrent product + gate math), and backward one
+fused step kernel per step followed by whole-sequence GEMMs for dx and the weight gradients and a
+device reduction for the per-step gradient norms. Results come back as host arrays, or stay device
+arrays with `device_arrays=True` (for training on the GPU; inputs may then be device arrays too).
+"""
+import numpy as np
+from numba import cuda
+
+from rnnbench.backend import LayerForward, LayerGrads
+from rnnbench.kernels.cuda import lstm, gru, rnn
+from rnnbench.kernels.cuda.device import grid, to_device, to_host
+from rnnbench.kernels.cuda.gemm import column_sums, matmul
+from rnnbench.kernels.cuda.norms import step_norms
+
+STEP_KERNELS = {"rnn": rnn, "gru": gru, "lstm": lstm, "peephole": lstm}
+
+
+def _placeholder(dtype, ndim):
+    return cuda.device_array((1,) * ndim, dtype=dtype)
+
+
+def _states(first, T, dtype):
+    """(T+1, B, H) device buffer whose [0] is a copy of `first` (B, H), host or device."""
+    seq = cuda.device_array((T + 1,) + first.shape, dtype=dtype)
+    seq[0].copy_to_device(to_device(first, dtype))
+    return seq
+
+
+def _copy(a, dtype):
+    """A device copy of `a` (host or device) that kernels may overwrite."""
+    out = cuda.device_array(a.shape, dtype=dtype)
+    out.copy_to_device(to_device(a, dtype))
+    return out
+
+
+def _maybe_host(a, device_arrays):
+    return a if device_arrays else to_host(a)
+
+
+def forward_layer(cell, act, p, x, h0, c0, lengths, device_arrays=False):
+    dtype = np.dtype(x.dtype)
+    kern = STEP_KERNELS[cell.name]
+    w = {name: to_device(v, dtype) for name, v in p.items()}
+    x = to_device(x, dtype)                                             # (T, B, I)
+    lengths = to_device(lengths, np.int64)                              # (B,)
+    T, B, I = x.shape
+    GH, H = w["weight_hh"].shape
+    xp = cuda.device_array((T, B, GH), dtype=dtype)
+    matmul(x.reshape(T * B, I), w["weight_ih"], xp.reshape(T * B, GH), trans_b=True, bias=w["bias_ih"])
+    hs = _states(h0, T, dtype)
+    cs = _states(c0, T, dtype) if cell.has_cell_state else _placeholder(dtype, 3)
+    saved = cuda.device_array((T, B, kern.SAVED * H), dtype=dtype) if kern.SAVED else _placeholder(dtype, 3)
+    wp = w.get("weight_peephole", _placeholder(dtype, 2))
+    out = cuda.device_array((T, B, H), dtype=dtype)
+    step = kern.forward_step[grid(B, H)]
+    relu = act == "relu"
+    for t in range(T):
+        step(t, xp, w["weight_hh"], w["bias_hh"], wp, lengths, relu, hs, cs, saved, out)
+    c_n = _maybe_host(cs[T], device_arrays) if cell.has_cell_state else None
+    return LayerForward(_maybe_host(out, device_arrays), _maybe_host(hs[T], device_arrays), c_n,
+                        (x, lengths, hs, cs, saved))
+
+
+def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn, device_arrays=False):
+    x, lengths, hs, cs, saved = fwd.cache
+    dtype = np.dtype(x.dtype)
+    kern = STEP_KERNELS[cell.name]
+    w = {name: to_device(v, dtype) for name, v in p.items()}
+    T, B, I = x.shape
+    GH, H = w["weight_hh"].shape
+    has_c = cell.has_cell_state
+    d_out = to_device(d_out, dtype)                                      # (T, B, H)
+    dh_state = _copy(d_hn, dtype)                                        # (B, H), updated in place
+    dc_state = _copy(d_cn, dtype) if has_c else _placeholder(dtype, 2)
+    dh_seq = cuda.device_array((T, B, H), dtype=dtype)
+    dc_seq = cuda.device_array((T, B, H), dtype=dtype) if has_c else _placeholder(dtype, 3)
+    dxp = cuda.device_array((T, B, GH), dtype=dtype)
+    dhp = cuda.device_array((T, B, GH), dtype=dtype) if kern.SEPARATE_DHP else dxp
+    peep = "weight_peephole" in w
+    wp = w["weight_peephole"] if peep else _placeholder(dtype, 2)
+    dwp = cuda.device_array((T, B, 3 * H), dtype=dtype) if peep else _placeholder(dtype, 3)
+    step = kern.backward_step[grid(B, H)]
+    relu = act == "relu"
+    for t in range(T - 1, -1, -1):
+        step(t, w["weight_hh"], wp, lengths, relu, hs, cs, saved, d_out, dh_state, dc_state, dh_seq, dc_seq,
+             dxp, dhp, dwp)
+    matmul(dhp[0], w["weight_hh"], dh_state, accumulate=True)           # dh0: step 0's recurrent path
+    dxp2 = dxp.reshape(T * B, GH)
+    dhp2 = dhp.reshape(T * B, GH)
+    grads = {
+        "weight_ih": matmul(dxp2, x.reshape(T * B, I), cuda.device_array((GH, I), dtype), trans_a=True),
+        "weight_hh": matmul(dhp2, hs[:T].reshape(T * B, H), cuda.device_array((GH, H), dtype), trans_a=True),
+        "bias_ih": column_sums(dxp2).reshape(GH),
+        "bias_hh": column_sums(dhp2).reshape(GH),
+    }
+    if peep:
+        grads["weight_peephole"] = column_sums(dwp.reshape(T * B, 3 * H)).reshape(3, H)
+    dx = matmul(dxp2, w["weight_ih"], cuda.device_array((T * B, I), dtype)).reshape(T, B, I)
+    h_norms = step_norms(dh_seq)
+    c_norms = step_norms(dc_seq) if has_c else None
+    if not device_arrays:
+        grads = {name: to_host(v) for name, v in grads.items()}
+        dx, dh_state, h_norms, c_norms = to_host(dx), to_host(dh_state), to_host(h_norms), to_host(c_norms)
+        dc_state = to_host(dc_state) if has_c else None
+    elif not has_c:
+        dc_state = None
+    return LayerGrads(grads, dx, dh_state, dc_state, h_norms, c_norms)

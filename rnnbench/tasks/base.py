@@ -1,0 +1,35 @@
+"""What every task provides: seeded batches, a fixed test set, its trivial baseline loss and its metrics.
+
+A task is an object with
+    input_size, output_size     model sizes it needs
+    readout                     "last": one prediction per sequence from the top layer's final state h_n
+                                "all": one prediction per time step from the top layer's outputs
+    loss                        "mse" (targets like the predictions) or "ce" (integer class per step)
+    baseline_loss               loss of the trivial memoryless predictor (analytic, or on the test set)
+    batch(rng, n) -> Batch      n fresh training sequences from the numpy Generator rng
+    test_set(rng, n) -> Batch   the held-out set (a fresh batch unless the task splits its data)
+    metrics(pred, batch) -> dict  at least {"accuracy": float}; forecasting adds NRMSE columns
+"""
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+
+class Batch(NamedTuple):
+    x: np.ndarray                  # (T, B, I) float64, time-major
+    target: np.ndarray             # (B, O) float64 for readout "last"; (T, B) int64 classes for "all"
+    lengths: Optional[np.ndarray]  # (B,) int64 when sequences differ in length, else None
+
+
+class Task:
+    readout = "last"
+    loss = "mse"
+
+    def test_set(self, rng, n):
+        return self.batch(rng, n)
+
+    def take(self, batch, start, stop):
+        """Sequences start..stop-1 of `batch`."""
+        target = batch.target[:, start:stop] if self.readout == "all" else batch.target[start:stop]
+        lengths = None if batch.lengths is None else batch.lengths[start:stop]
+        return Batch(batch.x[:, start:stop], target, lengths)

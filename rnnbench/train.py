@@ -1,0 +1,176 @@
+"""The training loop: one config in, learning curves and gradient-norm curves out.
+
+    result = train(normalize({"task": "adding", "seq_len": 100, "cell": "lstm", "steps": 5000}))
+    result.status, result.metrics[-1]["test_loss"], result.gradnorms[:3]
+
+Per step: a fresh seeded batch, forward, loss, backward, global gradient norm, clipping, optimizer step.
+Every `eval_every` steps (and at steps 0 and the last) a metrics row: the test set's loss and accuracy, and
+train_loss and grad_norm averaged over the steps since the previous row. At step 0, every `gradnorm_every`
+steps and the last step: ||dL/dh_t|| (and ||dL/dc_t||) for every layer and t on a fixed probe batch (the
+first `batch` test sequences). A NaN/Inf loss or gradient stops the run as "diverged" with its rows so far.
+
+Seeds: one SeedSequence(seed) gives the model's initial weights, the training batches and the test set.
+With a checkpoint object, the run saves its whole state every `checkpoint_every` steps and a rerun resumes
+from it bitwise-identically.
+"""
+import copy
+import functools
+import math
+import time
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+from rnnbench.init import initialize
+from rnnbench.losses import LOSSES
+from rnnbench.model import Model
+from rnnbench.optim import clip, global_norm, make_optimizer
+from rnnbench.tasks import make_task
+
+EVAL_ELEMENTS = 50_000   # test sequences per forward pass x T: bounds the memory of the cached forward
+
+
+class TrainResult(NamedTuple):
+    status: str                  # "done" | "diverged"
+    step: int                    # last step run
+    diverged_at: Optional[int]
+    metrics: list                # dict rows, see rnnbench.train docstring / contracts
+    gradnorms: list              # dict rows: step, layer, t, h_norm, c_norm
+    config: dict
+
+
+def build(config):
+    """(task, model, optimizer, batch rng, test set) for a normalized config, before any training."""
+    task = make_task(config)
+    init_seq, batch_seq, test_seq = np.random.SeedSequence(config["seed"]).spawn(3)
+    model = Model(config["cell"], task.input_size, config["hidden"], task.output_size, config["layers"],
+                  task.readout, config["nonlinearity"], config["backend"], config["dtype"], seed=config["seed"])
+    initialize(model.rnn, config["init"], config["forget_bias"], np.random.default_rng(init_seq))
+    optimizer = make_optimizer(config["optimizer"], config["lr"], config["momentum"])
+    test = task.test_set(np.random.default_rng(test_seq), config["test_size"])
+    return task, model, optimizer, np.random.default_rng(batch_seq), test
+
+
+def _quiet(f):
+    """A diverging run is detected (non-finite loss or gradient norm) and recorded, not warned about."""
+    @functools.wraps(f)
+    def quiet(*args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return f(*args, **kwargs)
+    return quiet
+
+
+@_quiet
+def loss_and_grads(task, model, batch):
+    """Forward and backward on one batch: (loss, grads keyed like state_dict, the RNN's Grads).
+    grads is None when the loss is not finite."""
+    y, fwd = model.forward(batch.x, batch.lengths)
+    loss, dy = LOSSES[task.loss](y, batch.target)
+    if not math.isfinite(loss):
+        return loss, None, None
+    grads, g = model.backward(fwd, dy)
+    return loss, grads, g
+
+
+def train_step(task, model, optimizer, batch, config):
+    """One step on one batch: forward, backward, clip, update. Returns (loss, global grad norm before
+    clipping); either NaN/Inf means the step was not applied."""
+    loss, grads, _ = loss_and_grads(task, model, batch)
+    norm = global_norm(grads) if grads is not None else math.nan
+    if math.isfinite(norm):
+        clip(grads, config["clip_mode"], config["clip"], norm)
+        optimizer.step(model.params(), grads)
+    return loss, norm
+
+
+@_quiet
+def evaluate(task, model, test):
+    """Test loss and task metrics, in chunks of at most EVAL_ELEMENTS sequence-steps."""
+    n = test.x.shape[1]
+    chunk = max(1, EVAL_ELEMENTS // test.x.shape[0])
+    preds, loss = [], 0.0
+    for start in range(0, n, chunk):
+        part = task.take(test, start, min(start + chunk, n))
+        y, _ = model.forward(part.x, part.lengths)
+        loss += LOSSES[task.loss](y, part.target)[0] * part.x.shape[1]
+        preds.append(y)
+    pred = np.concatenate(preds, axis=1 if task.readout == "all" else 0)
+    return loss / n, task.metrics(pred, test)
+
+
+def gradnorm_rows(task, model, probe, step):
+    """||dL/dh_t|| and ||dL/dc_t|| per layer and t on the probe batch (c_norm NaN without a cell state)."""
+    _, _, g = loss_and_grads(task, model, probe)
+    if g is None:
+        return []
+    L, T = g.grad_norms.shape
+    c = g.cell_grad_norms if g.cell_grad_norms is not None else np.full((L, T), np.nan)
+    return [{"step": step, "layer": k, "t": t, "h_norm": float(g.grad_norms[k, t]), "c_norm": float(c[k, t])}
+            for k in range(L) for t in range(T)]
+
+
+def train(config, *, checkpoint=None, progress=None):
+    """Train a normalized config; see the module docstring. Returns a TrainResult."""
+    task, model, optimizer, rng, test = build(config)
+    probe = task.take(test, 0, min(config["batch"], test.x.shape[1]))
+    steps, eval_every, gradnorm_every = config["steps"], config["eval_every"], config["gradnorm_every"]
+    ckpt_every = config["checkpoint_every"] if checkpoint is not None else 0
+
+    state = checkpoint.load() if checkpoint is not None else None
+    if state is not None:
+        model.load_state_dict(state["params"])
+        optimizer.state = state["optimizer"]
+        rng.bit_generator.state = state["rng"]
+        run = state["run"]
+    else:
+        run = {"step": 0, "elapsed": 0.0, "metrics": [], "gradnorms": [], "loss_sum": 0.0, "norm_sum": 0.0,
+               "since_row": 0}
+    start = time.perf_counter() - run["elapsed"]
+    row_time, session_start, session_step = time.perf_counter(), time.perf_counter(), run["step"]
+
+    def add_row(step):
+        nonlocal row_time
+        test_loss, extra = evaluate(task, model, test)
+        now = time.perf_counter()
+        n = run["since_row"]
+        row = {"step": step,
+               "train_loss": run["loss_sum"] / n if n else math.nan,
+               "test_loss": test_loss,
+               "accuracy": extra.pop("accuracy"),
+               "baseline_loss": task.baseline_loss,
+               "rel_loss": test_loss / task.baseline_loss,
+               "grad_norm": run["norm_sum"] / n if n else math.nan,
+               "wall_time": now - start,
+               "steps_per_s": n / (now - row_time) if n else math.nan,
+               **extra}
+        run["metrics"].append(row)
+        run["loss_sum"] = run["norm_sum"] = 0.0
+        run["since_row"] = 0
+        row_time = now
+
+    def result(status, step, diverged_at=None):
+        return TrainResult(status, step, diverged_at, run["metrics"], run["gradnorms"], config)
+
+    if run["step"] == 0 and not run["metrics"]:
+        add_row(0)
+        run["gradnorms"] += gradnorm_rows(task, model, probe, 0)
+    for step in range(run["step"] + 1, steps + 1):
+        loss, norm = train_step(task, model, optimizer, task.batch(rng, config["batch"]), config)
+        if not math.isfinite(norm):
+            run["step"] = step
+            return result("diverged", step, step)
+        run["loss_sum"] += loss
+        run["norm_sum"] += norm
+        run["since_row"] += 1
+        run["step"] = step
+        if step % eval_every == 0 or step == steps:
+            add_row(step)
+        if step % gradnorm_every == 0 or step == steps:
+            run["gradnorms"] += gradnorm_rows(task, model, probe, step)
+        if ckpt_every and step % ckpt_every == 0 and step < steps:
+            run["elapsed"] = time.perf_counter() - start
+            checkpoint.save(copy.deepcopy({"params": model.state_dict(), "optimizer": optimizer.state,
+                                           "rng": rng.bit_generator.state, "run": run}))
+        if progress is not None:
+            progress(step, steps, loss, (step - session_step) / (time.perf_counter() - session_start))
+    return result("done", run["step"])

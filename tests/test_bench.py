@@ -1,0 +1,165 @@
+"""`rnnbench bench`: output structure and arithmetic, bad input, and the PyTorch peephole comparator as an oracle.
+
+No timing is asserted: only that the numbers reported are consistent with their definitions, and that
+the comparators compute what rnnbench computes.
+"""
+import csv
+import json
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from rnnbench.bench import run_bench
+from rnnbench.bench.timing import time_interleaved
+from rnnbench.bench.torch_cells import TorchPeephole
+from rnnbench.cli import main
+from rnnbench.network import RNN
+
+META_KEYS = {"cpu", "cores", "threads", "python", "numpy", "numba", "torch", "dtype", "date", "sgemm_gflops",
+             "njit_dot_gflops"}
+ROW_KEYS = {"cell", "backend", "against", "T", "B", "I", "H", "dtype", "threads", "pass", "time_s",
+            "against_time_s", "ratio", "gflops", "repeats"}
+# matrix-product FLOP of one layer on (T, B, I) = (5, 2, 3), H = 4, written out from the definition:
+# forward 2*T*B*I*G*H + 2*T*B*H*G*H = 60*G*H + 80*G*H = 140*G*H; forward+backward three times that
+FLOP = {"rnn": 140 * 4, "gru": 140 * 12, "lstm": 140 * 16, "peephole": 140 * 16}
+
+
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    # one thread: on a loaded CI machine multi-threaded OpenMP runs can stall for seconds per call
+    argv = ["bench", "--backends", "reference,cpu", "--shapes", "5,2,3,4", "--repeats", "1", "--threads", "1",
+            "--out", str(out)]
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with redirect_stdout(stdout), redirect_stderr(stderr):
+        code = main(argv)
+    return code, stdout.getvalue(), stderr.getvalue(), out
+
+
+def test_bench_writes_table_csv_and_json(bench_run):
+    code, stdout, stderr, out = bench_run
+    assert code == 0
+    doc = json.loads((out / "bench.json").read_text(), parse_constant=lambda c: pytest.fail(f"JSON has {c}"))
+    meta, rows = doc["meta"], doc["rows"]
+    assert META_KEYS <= set(meta) and meta["threads"] == 1 and meta["dtype"] == "float32"
+    assert meta["sgemm_gflops"] > 0 and meta["njit_dot_gflops"] > 0
+    assert len(rows) == 4 * 2 * 2                       # cells x passes x backends
+    assert {(r["cell"], r["pass"], r["backend"]) for r in rows} == {
+        (c, p, b) for c in FLOP for p in ("forward", "forward+backward") for b in ("reference", "cpu")}
+    for r in rows:
+        assert ROW_KEYS <= set(r)
+        assert (r["T"], r["B"], r["I"], r["H"], r["dtype"], r["threads"], r["repeats"]) == (5, 2, 3, 4, "float32", 1, 1)
+        assert r["against"] == "torch"
+        assert r["ratio"] == pytest.approx(r["time_s"] / r["against_time_s"], rel=1e-12)
+        flop = FLOP[r["cell"]] * (1 if r["pass"] == "forward" else 3)
+        assert r["flop"] == flop
+        assert r["gflops"] == pytest.approx(flop / r["time_s"] / 1e9, rel=1e-12)
+        # the backend and PyTorch computed the same outputs (and gradients) before being timed
+        assert r["max_rel_diff"] < 1e-5
+    with open(out / "bench.csv", newline="") as f:
+        csv_rows = list(csv.DictReader(f))
+    assert len(csv_rows) == len(rows)
+    for c, j in zip(csv_rows, rows):
+        assert c["cell"] == j["cell"] and c["pass"] == j["pass"] and float(c["ratio"]) == j["ratio"]
+    table = [line for line in stdout.splitlines() if not line.startswith("#")]
+    assert len(table) == 1 + len(rows) and "ratio" in table[0]
+    assert "[8/8]" in stderr                            # progress: cells x passes measurements
+
+
+def test_run_bench_without_comparator():
+    rows, meta = run_bench(cells=("gru",), shapes=((3, 2, 2, 3),), backends=("reference",), against="none",
+                           threads=1, repeats=1, passes=("forward",))
+    assert meta["threads"] == 1 and len(rows) == 1
+    assert rows[0]["against_time_s"] is None and rows[0]["ratio"] is None and rows[0]["time_s"] > 0
+
+
+def test_cuda_backend_row_agrees_with_torch():
+    # numba's simulator without a GPU (tests/conftest.py); PyTorch on CPU is then the comparator
+    rows, _ = run_bench(cells=("lstm",), shapes=((3, 2, 2, 4),), backends=("cuda",), threads=1, repeats=1)
+    assert [(r["backend"], r["pass"]) for r in rows] == [("cuda", "forward"), ("cuda", "forward+backward")]
+    expected = "torch-cuda" if torch.cuda.is_available() else "torch"
+    assert all(r["against"] == expected and r["max_rel_diff"] < 1e-5 for r in rows)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--shapes", "5,2,3"], "bad shape"),
+    (["--shapes", "5,2,x,4"], "bad shape"),
+    (["--shapes", "5,0,3,4"], "bad shape"),
+    (["--cells", "lstm,foo"], "unknown cell"),
+    (["--backends", "nope"], "unknown backend"),
+    (["--threads", "0"], "threads"),
+    (["--against", "tensorflow"], "unknown comparator"),
+    (["--dtype", "float16"], "dtype"),
+    (["--repeats", "0"], "repeats"),
+])
+def test_bad_input_exits_2_with_one_line(args, words, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["bench", "--shapes", "2,1,1,2", "--repeats", "1", "--out", str(out), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("rnnbench: error:") and words in err
+    assert not out.exists()                             # nothing half-written
+
+
+def test_out_must_be_a_directory(tmp_path, capsys):
+    target = tmp_path / "file"
+    target.write_text("keep")
+    assert main(["bench", "--shapes", "2,1,1,2", "--out", str(target)]) == 2
+    assert "not a directory" in capsys.readouterr().err and target.read_text() == "keep"
+
+
+def test_missing_torch_is_one_line(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "torch", None)     # `import torch` now raises ImportError
+    assert main(["bench", "--shapes", "2,1,1,2", "--against", "torch"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "PyTorch" in err
+
+
+def test_time_interleaved_warms_up_then_alternates():
+    calls = []
+    times = time_interleaved([lambda: calls.append("a"), lambda: calls.append("b")], repeats=3, warmup=2)
+    assert calls == ["a", "a", "b", "b"] + ["a", "b"] * 3
+    assert len(times) == 2 and all(len(ts) == 3 and min(ts) >= 0 for ts in times)
+
+
+# ---- the PyTorch peephole comparator, checked against the NumPy reference and against nn.LSTM ----------
+
+T, B, I, H = 6, 3, 4, 5
+
+
+def _peephole_pair(seed=1):
+    ref = RNN("peephole", I, H, backend="reference", dtype="float64", seed=seed)
+    mod = TorchPeephole(I, H, dtype=torch.float64)
+    mod.load_state_dict({k: torch.from_numpy(v) for k, v in ref.state_dict().items()})
+    return ref, mod
+
+
+def test_torch_peephole_matches_reference_forward_and_gradients():
+    ref, mod = _peephole_pair()
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((T, B, I))
+    dy = rng.standard_normal((T, B, H))
+    out = ref.forward(x)
+    g = ref.backward(out, dy)
+    xt = torch.from_numpy(x).requires_grad_(True)
+    y, (h_n, c_n) = mod(xt)
+    y.backward(torch.from_numpy(dy))
+    np.testing.assert_allclose(y.detach().numpy(), out.output, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(h_n.detach().numpy(), out.h_n, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(c_n.detach().numpy(), out.c_n, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(xt.grad.numpy(), g.dx, rtol=1e-10, atol=1e-12)
+    for name, p in mod.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), g.params[name], rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_torch_peephole_without_peepholes_is_nn_lstm():
+    _, mod = _peephole_pair()
+    with torch.no_grad():
+        mod.weight_peephole_l0.zero_()
+    lstm = torch.nn.LSTM(I, H, dtype=torch.float64)
+    lstm.load_state_dict({k: v for k, v in mod.state_dict().items() if k != "weight_peephole_l0"})
+    x = torch.randn(T, B, I, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    torch.testing.assert_close(mod(x)[0], lstm(x)[0], rtol=1e-12, atol=1e-12)

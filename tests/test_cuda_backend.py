@@ -1,0 +1,216 @@
+"""The cuda backend against independent oracles beyond the shared suite (tests/oracles.py runs PyTorch's
+modules against every backend): the NumPy reference backend (all cells, both dtypes, lengths, initial
+states, 2 layers, several tiles), NumPy's matmul for the GEMM, the training loop on the reference backend;
+plus the no-GPU error and, where NVIDIA's compiler is installed, a compile of every kernel for a real GPU
+(the simulator never compiles them).
+
+Without a GPU these run in numba's CUDA simulator (tests/conftest.py), so shapes stay tiny.
+"""
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from rnnbench.network import RNN
+
+CASES = [("rnn", "tanh"), ("rnn", "relu"), ("gru", "tanh"), ("lstm", "tanh"), ("peephole", "tanh")]
+TOL = {"float32": dict(rtol=2e-4, atol=2e-5), "float64": dict(rtol=1e-10, atol=1e-12)}
+
+
+def _cuda_or_skip():
+    from rnnbench.backend import get_backend
+    from rnnbench.errors import InputError
+    try:
+        get_backend("cuda")
+    except InputError as e:
+        pytest.skip(str(e))
+
+
+def _close(actual, desired, name, tol):
+    # atol scales with the array's magnitude: long float32 sequences can grow large gradients
+    atol = tol["atol"] * max(1.0, float(np.abs(desired).max(initial=0)))
+    np.testing.assert_allclose(actual, desired, rtol=tol["rtol"], atol=atol, err_msg=name)
+
+
+def _run(m, x, h0, c0, lengths, d_out, d_hn, d_cn):
+    f = m.forward(x, h0=h0, c0=c0, lengths=lengths)
+    return f, m.backward(f, d_out, d_h_n=d_hn, d_c_n=d_cn)
+
+
+def _compare(cell, act, dtype, T, B, I, H, L, lengths, seed):
+    _cuda_or_skip()
+    rng = np.random.default_rng(seed)
+    has_c = cell in ("lstm", "peephole")
+    x, h0, d_out, d_hn = (rng.standard_normal(s) for s in ((T, B, I), (L, B, H), (T, B, H), (L, B, H)))
+    c0, d_cn = (rng.standard_normal((L, B, H)) for _ in range(2)) if has_c else (None, None)
+    ref = RNN(cell, I, H, L, nonlinearity=act, backend="reference", dtype=dtype, seed=seed)
+    cu = RNN(cell, I, H, L, nonlinearity=act, backend="cuda", dtype=dtype, seed=seed)
+    (f1, g1), (f2, g2) = (_run(m, x, h0, c0, lengths, d_out, d_hn, d_cn) for m in (ref, cu))
+    tol = TOL[dtype]
+    for name in ("output", "h_n", "c_n"):
+        a, b = getattr(f1, name), getattr(f2, name)
+        if a is None:
+            assert b is None
+            continue
+        assert b.dtype == np.dtype(dtype)
+        _close(b, a, name, tol)
+    for key in g1.params:
+        assert g2.params[key].shape == g1.params[key].shape
+        _close(g2.params[key], g1.params[key], key, tol)
+    for name in ("dx", "dh0", "dc0", "grad_norms", "cell_grad_norms"):
+        a, b = getattr(g1, name), getattr(g2, name)
+        if a is None:
+            assert b is None
+            continue
+        _close(b, a, name, tol)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("cell,act", CASES)
+def test_matches_reference_with_lengths_and_states(cell, act, dtype):
+    _compare(cell, act, dtype, T=3, B=2, I=3, H=3, L=2, lengths=np.array([3, 2]), seed=1)
+
+
+def test_matches_reference_across_several_tiles():
+    # H and B above the simulator's 4x4 tile: partial tiles and multi-tile loops in every kernel
+    _compare("peephole", "tanh", "float64", T=2, B=5, I=2, H=5, L=1, lengths=np.array([2, 1, 2, 2, 1]), seed=2)
+
+
+@pytest.mark.skipif(os.environ.get("NUMBA_ENABLE_CUDASIM") == "1", reason="realistic shapes need a real GPU")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("cell,act", CASES)
+def test_matches_reference_at_realistic_shapes_on_a_gpu(cell, act, dtype):
+    # several 16x16 tiles in every direction, long enough for float32 rounding to build up (at these
+    # shapes the float32 reference stays within 2% of TOL of the float64 one)
+    lengths = np.random.default_rng(6).integers(1, 51, 64)
+    _compare(cell, act, dtype, T=50, B=64, I=40, H=96, L=2, lengths=lengths, seed=6)
+
+
+@pytest.mark.parametrize("trans_a,trans_b,accumulate", [(False, True, False), (False, False, True),
+                                                        (True, False, False), (True, True, True)])
+def test_gemm_matches_numpy(trans_a, trans_b, accumulate):
+    # shapes straddle the simulator's 8x8 block tile and 4-deep K tile
+    _cuda_or_skip()
+    from numba import cuda
+    from rnnbench.kernels.cuda.gemm import matmul
+    rng = np.random.default_rng(5)
+    M, N, K = 9, 11, 6
+    a = rng.standard_normal((K, M) if trans_a else (M, K))
+    b = rng.standard_normal((N, K) if trans_b else (K, N))
+    c0, bias = rng.standard_normal((M, N)), rng.standard_normal(N)
+    want = (a.T if trans_a else a) @ (b.T if trans_b else b) + bias + (c0 if accumulate else 0)
+    got = matmul(*(cuda.to_device(v) for v in (a, b, c0)), trans_a, trans_b, accumulate, cuda.to_device(bias))
+    np.testing.assert_allclose(got.copy_to_host(), want, rtol=1e-12, atol=1e-12)
+
+
+def test_device_arrays_stay_on_device_and_match_host_results():
+    _cuda_or_skip()
+    from rnnbench.kernels.cuda.device import is_device_array
+    rng = np.random.default_rng(4)
+    m = RNN("lstm", 2, 3, num_layers=2, backend="cuda", dtype="float32")
+    x, d_out = rng.standard_normal((2, 2, 2)), rng.standard_normal((2, 2, 3))
+    host_f = m.forward(x, lengths=[2, 1])
+    host_g = m.backward(host_f, d_out)
+    dev_f = m.forward(x, lengths=[2, 1], device_arrays=True)
+    dev_g = m.backward(dev_f, d_out, device_arrays=True)
+    pairs = [(host_f.output, dev_f.output), (host_f.h_n, dev_f.h_n), (host_f.c_n, dev_f.c_n),
+             (host_g.dx, dev_g.dx), (host_g.dh0, dev_g.dh0), (host_g.cell_grad_norms, dev_g.cell_grad_norms)]
+    pairs += [(v, dev_g.params[key]) for key, v in host_g.params.items()]
+    for host, dev in pairs:
+        assert isinstance(host, np.ndarray) and is_device_array(dev)
+        np.testing.assert_array_equal(dev.copy_to_host(), host)
+
+
+def test_device_arrays_need_a_gpu_backend():
+    from rnnbench.errors import InputError
+    with pytest.raises(InputError, match="needs a GPU backend"):
+        RNN("gru", 2, 3, backend="reference").forward(np.zeros((2, 1, 2)), device_arrays=True)
+
+
+def _without_simulator():
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), env.get("PYTHONPATH")]))
+    return env
+
+
+def _has_gpu():
+    return os.path.exists("/dev/nvidiactl")
+
+
+@pytest.mark.skipif(_has_gpu(), reason="a GPU is present, so there is no no-device error to see")
+def test_no_device_raises_input_error():
+    # a fresh process: numba's CUDA state is decided once, at its first import
+    code = textwrap.dedent("""
+        from rnnbench.errors import InputError
+        from rnnbench.network import RNN
+        try:
+            RNN("lstm", 2, 3, backend="cuda")
+        except InputError as e:
+            print(e)
+    """)
+    res = subprocess.run([sys.executable, "-c", code], env=_without_simulator(), capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("no CUDA device was found")
+
+
+# Compiles each kernel for sm_90 with NVIDIA's NVVM (the nvidia-cuda-nvcc and nvidia-cuda-nvrtc wheels,
+# or a CUDA toolkit): type errors the simulator cannot see; float32 kernels must not fall back to
+# float64 arithmetic, and accumulators must stay in registers (no local-memory traffic). Device functions
+# normally ask the (absent) GPU for its compute capability.
+PTX_CHECK = textwrap.dedent("""
+    import types
+    import numba.cuda.dispatcher as dispatcher
+    dispatcher.get_current_device = lambda: types.SimpleNamespace(compute_capability=(9, 0))
+    from numba import cuda, types as nt
+    from rnnbench.kernels.cuda import gemm, gru, lstm, norms, rnn
+    for f in (nt.float32, nt.float64):
+        a1, a2, a3, i1 = f[::1], f[:, ::1], f[:, :, ::1], nt.int64[::1]
+        sigs = {
+            "gemm": (gemm.gemm_kernel, (a2, a2, a2, a1, nt.boolean, nt.boolean, nt.boolean)),
+            "norms": (norms.step_norms_kernel, (a2, a1)),
+        }
+        for mod in (rnn, gru, lstm):
+            sigs[mod.__name__ + ".forward"] = (mod.forward_step,
+                                               (nt.int64, a3, a2, a1, a2, i1, nt.boolean, a3, a3, a3, a3))
+            sigs[mod.__name__ + ".backward"] = (mod.backward_step, (nt.int64, a2, a2, i1, nt.boolean, a3, a3, a3,
+                                                a3, a2, a2, a3, a3, a3, a3, a3))
+        for name, (kernel, sig) in sigs.items():
+            ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=(9, 0))
+            if f == nt.float32:
+                assert ".f64" not in ptx, name + " does float64 arithmetic in its float32 version"
+            assert "ld.local" not in ptx and "st.local" not in ptx, name + " spills to local memory"
+    print("ok")
+""")
+
+
+def test_kernels_compile_for_a_real_gpu():
+    try:
+        from cuda.pathfinder import load_nvidia_dynamic_lib
+        load_nvidia_dynamic_lib("nvvm")
+        load_nvidia_dynamic_lib("nvrtc")
+    except Exception as e:  # noqa: BLE001 - any failure to find the compiler means: cannot check here
+        pytest.skip(f"NVIDIA's NVVM compiler is not installed: {type(e).__name__}")
+    res = subprocess.run([sys.executable, "-c", PTX_CHECK], env=_without_simulator(), capture_output=True,
+                         text=True, timeout=600)
+    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr[-3000:]
+
+
+def test_training_on_cuda_matches_reference():
+    # the training loop end to end (batches, loss, clipping, Adam, probe gradient norms) on each backend
+    _cuda_or_skip()
+    from rnnbench.config import normalize
+    from rnnbench.train import train
+    base = {"task": "adding", "seq_len": 4, "cell": "lstm", "hidden": 3, "batch": 2, "steps": 2,
+            "eval_every": 1, "gradnorm_every": 1, "test_size": 2, "dtype": "float64"}
+    ref, cu = (train(normalize({**base, "backend": b})) for b in ("reference", "cuda"))
+    assert cu.status == ref.status == "done"
+    for rows_ref, rows_cu in ((ref.metrics, cu.metrics), (ref.gradnorms, cu.gradnorms)):
+        assert len(rows_cu) == len(rows_ref)
+        for a, b in zip(rows_ref, rows_cu):
+            for key, v in a.items():
+                if isinstance(v, float) and key not in ("wall_time", "steps_per_s"):
+                    assert b[key] == pytest.approx(v, rel=1e-9, abs=1e-12, nan_ok=True), key

@@ -1,0 +1,92 @@
+"""The public RNN contract the other tests rely on: PyTorch-compatible state_dict both ways, result
+fields, shapes and dtypes, torch inputs, defaults, and inputs left untouched."""
+import numpy as np
+import pytest
+import torch
+from oracles import TORCH_MODULES, make_case, module_oracle, rel_err
+
+import rnnbench
+
+I, H, L = 3, 5, 2
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_state_dict_round_trips_through_torch(backend, cell):
+    m = rnnbench.RNN(cell, input_size=I, hidden_size=H, num_layers=L, backend=backend, seed=3)
+    sd = m.state_dict()
+    module = TORCH_MODULES[cell](I, H, num_layers=L)
+    assert list(sd) == list(module.state_dict())
+    assert all(isinstance(v, np.ndarray) and v.dtype == np.float32 for v in sd.values())
+    module.load_state_dict({k: torch.as_tensor(v) for k, v in sd.items()})  # strict: same keys and shapes
+    torch.nn.init.uniform_(module.weight_hh_l0)  # change it in torch, load it back from tensors
+    m.load_state_dict(module.state_dict())
+    assert all(np.array_equal(v, module.state_dict()[k].numpy()) for k, v in m.state_dict().items())
+
+
+def test_initialization_is_seeded_and_in_pytorch_range(backend):
+    def params(seed):
+        return rnnbench.RNN("peephole", input_size=I, hidden_size=H, num_layers=L, backend=backend,
+                            seed=seed).state_dict()
+    a, b, c = params(0), params(0), params(1)
+    assert list(a) == [f"{n}_l{k}" for k in range(L)
+                       for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_peephole")]
+    assert a["weight_peephole_l1"].shape == (3, H)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert not any(np.array_equal(a[k], c[k]) for k in a)
+    assert all(np.abs(v).max() <= 1 / np.sqrt(H) for v in a.values())
+
+
+def test_state_dict_is_a_copy(backend):
+    m = rnnbench.RNN("gru", input_size=I, hidden_size=H, backend=backend)
+    m.state_dict()["weight_ih_l0"][:] = 7
+    assert not np.any(m.state_dict()["weight_ih_l0"] == 7)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm", "peephole"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_result_fields_shapes_and_dtypes(backend, cell, dtype):
+    T, B = 4, 2
+    m = rnnbench.RNN(cell, input_size=I, hidden_size=H, num_layers=L, backend=backend, dtype=dtype)
+    out = m.forward(np.ones((T, B, I)))  # float64 input is cast to the model's dtype
+    g = m.backward(out, np.ones((T, B, H)))
+    has_c = cell in ("lstm", "peephole")
+    shapes = {"output": (T, B, H), "h_n": (L, B, H), "dx": (T, B, I), "dh0": (L, B, H), "grad_norms": (L, T)}
+    if has_c:
+        shapes.update(c_n=(L, B, H), dc0=(L, B, H), cell_grad_norms=(L, T))
+    fields = {**out._asdict(), **g._asdict()}
+    for name, shape in shapes.items():
+        assert fields[name].shape == shape and fields[name].dtype == np.dtype(dtype), name
+    for name in ("c_n", "dc0", "cell_grad_norms"):
+        assert (fields[name] is not None) == has_c, name
+    assert list(g.params) == list(m.state_dict())
+    assert all(g.params[k].shape == v.shape and g.params[k].dtype == np.dtype(dtype)
+               for k, v in m.state_dict().items())
+
+
+def test_torch_inputs_and_defaults(backend):
+    # torch tensors anywhere an array goes; h0=None means zeros; d_h_n, d_c_n default to zero
+    case = make_case(5, "lstm", "tanh", "float64", 6, 3, I, H, L, with_lengths=True, with_h0=False)
+    case.dh_n[:] = 0
+    case.dc_n[:] = 0
+    expected = module_oracle(case)
+    m = rnnbench.RNN("lstm", input_size=I, hidden_size=H, num_layers=L, backend=backend, dtype="float64")
+    m.load_state_dict({k: torch.as_tensor(v) for k, v in case.params.items()})
+    out = m.forward(torch.as_tensor(case.x), h0=(torch.zeros(L, 3, H, dtype=torch.float64),
+                                                 torch.zeros(L, 3, H, dtype=torch.float64)),
+                    lengths=torch.as_tensor(case.lengths))
+    g = m.backward(out, torch.as_tensor(case.dy))
+    for name, got in [("output", out.output), ("h_n", out.h_n), ("c_n", out.c_n), ("dx", g.dx), ("dh0", g.dh0),
+                      ("dc0", g.dc0)]:
+        assert rel_err(got, expected[name]) <= 1e-10, name
+
+
+def test_inputs_are_not_modified(backend):
+    case = make_case(2, "peephole", "tanh", "float64", 5, 2, I, H, L, with_lengths=True, with_h0=True)
+    arrays = {**case.params, "x": case.x, "h0": case.h0, "c0": case.c0, "lengths": case.lengths, "dy": case.dy,
+              "dh_n": case.dh_n, "dc_n": case.dc_n}
+    before = {k: v.copy() for k, v in arrays.items()}
+    m = rnnbench.RNN("peephole", input_size=I, hidden_size=H, num_layers=L, backend=backend, dtype="float64")
+    m.load_state_dict(case.params)
+    out = m.forward(case.x, h0=(case.h0, case.c0), lengths=case.lengths)
+    m.backward(out, case.dy, case.dh_n, case.dc_n)
+    assert all(np.array_equal(arrays[k], v) for k, v in before.items())
