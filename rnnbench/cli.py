@@ -16,6 +16,7 @@ COMMANDS = [
     "gradnorm",
     "bench",
     "report",
+    "reproduce",
 ]
 
 
