@@ -1,8 +1,8 @@
 """`rnnbench reproduce [--quick | --full]`: run the built-in experiment suite into a store, then write its report.
 
 The suites are sweep files in rnnbench/sweeps/ (run through rnnbench.sweep.run_sweep, so a killed reproduce
-resumes where it stopped). --quick: adding at T = 50, 100 (rnn, gru, lstm, 1 seed) and gradient norms at
-initialization of all four cells at T = 400. --full: the publication grid (adding T = 100..750, copy T = 100,
+resumes where it stopped). --quick: adding at T = 50, 100 (rnn, gru, lstm, 1 seed), whose gradient norms at
+initialization and after training make the gradient figure. --full: the publication grid (adding T = 100..750, copy T = 100,
 200, timing, forecasting, 3 seeds) plus `rnnbench bench` timings into <store>/bench.json.
 """
 import time
@@ -12,7 +12,7 @@ HELP = "run the built-in experiment suite (resumable) and write its report"
 
 SWEEPS = Path(__file__).resolve().parent.parent / "sweeps"
 SUITES = {
-    "quick": ["quick/adding.toml", "quick/gradnorm.toml"],
+    "quick": ["quick/adding.toml"],
     "full": ["full/adding.toml", "full/copy.toml", "timing.toml", "forecasting.toml"],
 }
 # effective FLOP/s of one worker on a training step (forward + backward + update), for the time estimate only
