@@ -5,6 +5,7 @@ dependencies inside run() so `rnnbench --help` stays fast. Bad input is one line
 """
 import argparse
 import importlib
+import os
 import sys
 
 from rnnbench.errors import InputError
@@ -47,6 +48,10 @@ def main(argv=None):
     except InputError as e:
         print(f"rnnbench: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader went away (`rnnbench runs | head`): silence the flush at exit, as the Python docs advise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         print("rnnbench: interrupted", file=sys.stderr)
         return 130
