@@ -8,22 +8,23 @@ overwrites xp with the gates (r, z, n) and stores hp_n per step for the backward
 import numpy as np
 from numba import njit
 
+from rnnbench.kernels.cpu.gemm import matmul_rows, pack
 from rnnbench.kernels.cpu._common import KERNEL, norms, run_blocks, sigmoid, sq_row, tanh
 
 
 @njit(**KERNEL)
 def gru_forward(lo, hi, xp, w_hhT, b_ih, b_hh, h0, lengths, out, h, hpn):
-    # xp: (T, B, 3H) in: input projection W_ih x, out: gates (r, z, n); w_hhT: (H, 3H) = W_hh^T
+    # xp: (T, B, 3H) in: input projection W_ih x, out: gates (r, z, n); w_hhT: (P, H, NR) = pack(W_hh^T)
     # b_ih, b_hh: (3H,)
     # h0: (B, H); lengths: (B,); written for rows lo:hi: out (T, B, H), h (B, H) final state, hpn (T, B, H)
     T, _, G = xp.shape
     H = G // 3
     zero = xp.dtype.type(0)
     one = xp.dtype.type(1)
-    hp = np.empty((hi - lo, G), xp.dtype)
+    hp = np.empty((hi - lo, w_hhT.shape[0] * w_hhT.shape[2]), xp.dtype)
     h[lo:hi] = h0[lo:hi]
     for t in range(T):
-        np.dot(h[lo:hi], w_hhT, hp)
+        matmul_rows(h, lo, hi, w_hhT, hp)
         for b in range(lo, hi):
             o = out[t, b]
             if t < lengths[b]:
@@ -47,13 +48,13 @@ def gru_forward(lo, hi, xp, w_hhT, b_ih, b_hh, h0, lengths, out, h, hpn):
 
 @njit(**KERNEL)
 def gru_backward(lo, hi, w_hh, h0, out, gates, hpn, lengths, d_out, dh, dxp, dhp, h_sq):
-    # w_hh: (3H, H); h0: (B, H); out: (T, B, H); gates: (T, B, 3H) (r, z, n); hpn: (T, B, H); lengths: (B,)
+    # w_hh: (P, 3H, NR) = pack(W_hh); h0: (B, H); out: (T, B, H); gates: (T, B, 3H) (r, z, n); hpn: (T, B, H); lengths: (B,)
     # d_out: (T, B, H); dh: (B, H) in dL/dh_n, out dL/dh0
     # written for rows lo:hi: dxp, dhp (T, B, 3H) dL/d(input, recurrent pre-activations); h_sq (T, B)
     T, _, H = out.shape
     zero = out.dtype.type(0)
     one = out.dtype.type(1)
-    dh_prev = np.empty((hi - lo, H), out.dtype)
+    dh_prev = np.empty((hi - lo, w_hh.shape[0] * w_hh.shape[2]), out.dtype)
     for t in range(T - 1, -1, -1):
         hprev = h0 if t == 0 else out[t - 1]
         for b in range(lo, hi):
@@ -83,7 +84,7 @@ def gru_backward(lo, hi, w_hh, h0, out, gates, hpn, lengths, d_out, dh, dxp, dhp
                 dx[:] = zero
                 dr[:] = zero
             h_sq[t, b] = sq_row(d)
-        np.dot(dhp[t, lo:hi], w_hh, dh_prev)
+        matmul_rows(dhp[t], lo, hi, w_hh, dh_prev)
         for b in range(lo, hi):
             if t < lengths[b]:
                 d = dh[b]
@@ -98,7 +99,7 @@ def forward(p, xp, h0, c0, lengths, relu):
     out = np.empty(xp.shape[:2] + h0.shape[1:], xp.dtype)
     h = np.empty_like(h0)
     hpn = np.empty_like(out)
-    run_blocks(gru_forward, h0.shape[0], xp, np.ascontiguousarray(p["weight_hh"].T), p["bias_ih"], p["bias_hh"], h0,
+    run_blocks(gru_forward, h0.shape[0], xp, pack(p["weight_hh"].T), p["bias_ih"], p["bias_hh"], h0,
                lengths, out, h, hpn)
     return out, h, None, (xp, hpn)
 
@@ -111,5 +112,5 @@ def backward(p, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
     dxp = np.empty_like(gates)
     dhp = np.empty_like(gates)
     h_sq = np.empty((T, B))
-    run_blocks(gru_backward, B, p["weight_hh"], h0, out, gates, hpn, lengths, d_out, dh, dxp, dhp, h_sq)
+    run_blocks(gru_backward, B, pack(p["weight_hh"]), h0, out, gates, hpn, lengths, d_out, dh, dxp, dhp, h_sq)
     return dxp, dhp, dh, None, norms(h_sq).astype(out.dtype), None, {}

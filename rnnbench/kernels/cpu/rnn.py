@@ -6,19 +6,20 @@ no extra state: the backward reads act'(.) off the outputs themselves.
 import numpy as np
 from numba import njit
 
+from rnnbench.kernels.cpu.gemm import matmul_rows, pack
 from rnnbench.kernels.cpu._common import KERNEL, norms, run_blocks, sq_row, tanh
 
 
 @njit(**KERNEL)
 def rnn_forward(lo, hi, xp, w_hhT, b_ih, b_hh, h0, lengths, relu, out, h):
-    # xp: (T, B, H) input projection W_ih x; w_hhT: (H, H) = W_hh^T; b_ih, b_hh: (H,); h0: (B, H)
+    # xp: (T, B, H) input projection W_ih x; w_hhT: (P, H, NR) = pack(W_hh^T); b_ih, b_hh: (H,); h0: (B, H)
     # lengths: (B,); written for rows lo:hi: out (T, B, H), h (B, H) the final (carried) state
     T, _, H = xp.shape
     zero = xp.dtype.type(0)
-    hp = np.empty((hi - lo, H), xp.dtype)
+    hp = np.empty((hi - lo, w_hhT.shape[0] * w_hhT.shape[2]), xp.dtype)
     h[lo:hi] = h0[lo:hi]
     for t in range(T):
-        np.dot(h[lo:hi], w_hhT, hp)
+        matmul_rows(h, lo, hi, w_hhT, hp)
         for b in range(lo, hi):
             o = out[t, b]
             if t < lengths[b]:
@@ -37,12 +38,12 @@ def rnn_forward(lo, hi, xp, w_hhT, b_ih, b_hh, h0, lengths, relu, out, h):
 
 @njit(**KERNEL)
 def rnn_backward(lo, hi, w_hh, out, lengths, relu, d_out, dh, dpre, h_sq):
-    # w_hh: (H, H); out: (T, B, H) forward outputs; lengths: (B,); d_out: (T, B, H)
+    # w_hh: (P, H, NR) = pack(W_hh); out: (T, B, H) forward outputs; lengths: (B,); d_out: (T, B, H)
     # dh: (B, H) in dL/dh_n, out dL/dh0; written: dpre (T, B, H) dL/d(pre-activation), h_sq (T, B) ||dL/dh_t[b]||^2
     T, _, H = out.shape
     zero = out.dtype.type(0)
     one = out.dtype.type(1)
-    dh_prev = np.empty((hi - lo, H), out.dtype)
+    dh_prev = np.empty((hi - lo, w_hh.shape[0] * w_hh.shape[2]), out.dtype)
     for t in range(T - 1, -1, -1):
         for b in range(lo, hi):
             d = dh[b]
@@ -61,17 +62,17 @@ def rnn_backward(lo, hi, w_hh, out, lengths, relu, d_out, dh, dpre, h_sq):
             else:
                 p[:] = zero
             h_sq[t, b] = sq_row(d)
-        np.dot(dpre[t, lo:hi], w_hh, dh_prev)
+        matmul_rows(dpre[t], lo, hi, w_hh, dh_prev)
         for b in range(lo, hi):
             if t < lengths[b]:
-                dh[b] = dh_prev[b - lo]
+                dh[b] = dh_prev[b - lo, :H]
 
 
 def forward(p, xp, h0, c0, lengths, relu):
     """Returns (out, h_n, c_n, saved)."""
     out = np.empty_like(xp)
     h = np.empty_like(h0)
-    run_blocks(rnn_forward, h0.shape[0], xp, np.ascontiguousarray(p["weight_hh"].T), p["bias_ih"], p["bias_hh"], h0,
+    run_blocks(rnn_forward, h0.shape[0], xp, pack(p["weight_hh"].T), p["bias_ih"], p["bias_hh"], h0,
                lengths, relu, out, h)
     return out, h, None, None
 
@@ -82,5 +83,5 @@ def backward(p, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
     dh = d_hn.copy()
     dpre = np.empty_like(out)
     h_sq = np.empty((T, B))
-    run_blocks(rnn_backward, B, p["weight_hh"], out, lengths, relu, d_out, dh, dpre, h_sq)
+    run_blocks(rnn_backward, B, pack(p["weight_hh"]), out, lengths, relu, d_out, dh, dpre, h_sq)
     return dpre, dpre, dh, None, norms(h_sq).astype(out.dtype), None, {}
