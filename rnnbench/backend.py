@@ -2,12 +2,13 @@
 
 A backend is a module with two functions over one layer and a whole sequence:
 
-    forward_layer(cell, act, p, x, h0, c0, lengths) -> LayerForward
+    forward_layer(cell, act, p, x, h0, c0, lengths, keep=True) -> LayerForward
         cell: CellSpec; act: "tanh" | "relu" (rnn only); p: dict of this layer's parameters keyed without
         the `_l{k}` suffix (weight_ih (G*H, I), weight_hh (G*H, H), bias_ih, bias_hh (G*H,), and for
         peephole weight_peephole (3, H)); x: (T, B, I) C-contiguous; h0, c0: (B, H) (c0 None without a
         cell state); lengths: (B,) int64, every entry in 1..T. Past its length a sequence's state stops
-        changing and its output is zero.
+        changing and its output is zero. keep=False: no backward will follow (inference), so the backend
+        may skip storing what only the backward needs.
     backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn) -> LayerGrads
         fwd: the LayerForward above; d_out: (T, B, H); d_hn, d_cn: (B, H) (d_cn None without a cell state).
 

@@ -4,6 +4,7 @@
     m.load_state_dict(torch_module.state_dict())
     out = m.forward(x, h0=None, lengths=None)      # x: (T, B, I)
     g = m.backward(out, d_output, d_h_n=None, d_c_n=None)
+    out = m.forward(x, grad=False)                 # inference: nothing kept for a backward (faster, less memory)
     out = m.forward(x, device_arrays=True)         # cuda only: results stay on the GPU (numba device arrays)
 
 Layers run one after another over the whole sequence (layer k's output is layer k+1's input); the time
@@ -158,8 +159,9 @@ class RNN:
     def _result(self, a, on_device, device_arrays):
         return self.backend.to_host(a) if on_device and not device_arrays else a
 
-    def forward(self, x, h0=None, lengths=None, c0=None, device_arrays=False):
+    def forward(self, x, h0=None, lengths=None, c0=None, grad=True, device_arrays=False):
         """x: (T, B, I). h0 (L, B, H) or, for lstm/peephole, also a tuple (h0, c0) as in PyTorch.
+        grad=False: inference, like PyTorch under no_grad: the result cannot be passed to backward.
         device_arrays=True (cuda backend): output, h_n, c_n stay on the GPU as numba device arrays."""
         if isinstance(h0, tuple):
             h0, c0 = h0
@@ -182,20 +184,22 @@ class RNN:
         inp = x
         for k, p in enumerate(self.params):
             f = self.backend.forward_layer(self.spec, self.nonlinearity, p, inp, h0[k],
-                                           c0[k] if self.spec.has_cell_state else None, lengths, **kw)
+                                           c0[k] if self.spec.has_cell_state else None, lengths, keep=grad, **kw)
             caches.append(f)
             h_n.append(f.h_n)
             c_n.append(f.c_n)
             inp = f.output
         c_n = self._gather(c_n, on_device, device_arrays) if self.spec.has_cell_state else None
         return Forward(self._result(inp, on_device, device_arrays), self._gather(h_n, on_device, device_arrays),
-                       c_n, (caches, T, B))
+                       c_n, (caches, T, B) if grad else None)
 
     def backward(self, out, d_output, d_h_n=None, d_c_n=None, device_arrays=False):
         """Backpropagate through time from dL/d(output) (T, B, H) and optionally dL/dh_n, dL/dc_n (L, B, H).
         device_arrays=True (cuda backend): every gradient stays on the GPU as a numba device array."""
         if not isinstance(out, Forward):
             raise InputError("backward needs the value returned by forward")
+        if out.cache is None:
+            raise InputError("backward needs a forward run with grad=True")
         caches, T, B = out.cache
         L, H = self.num_layers, self.hidden_size
         d_out = self._array("d_output", d_output, (T, B, H))

@@ -1,6 +1,7 @@
 """The timed workloads: one recurrent layer on fixed seeded data, as rnnbench runs it and as PyTorch runs it.
 
-Both sides expose forward() (the layer's forward pass), train_step() (forward plus backward from a fixed
+Both sides expose forward() (the layer's forward pass for inference: rnnbench with grad=False, PyTorch
+under no_grad, so neither keeps anything for a backward), train_step() (forward plus backward from a fixed
 random dL/d(output) on all outputs, parameter gradients and dL/dx computed: one training step of the layer)
 and results() -> {name: numpy array} of the last call's outputs (output; after train_step also dx and
 the parameter gradients under PyTorch's state_dict names), so the bench can check that the two
@@ -33,7 +34,7 @@ class RnnbenchWorkload:
         return self.model.state_dict()
 
     def forward(self):
-        self._last = (self.model.forward(self.x), None)
+        self._last = (self.model.forward(self.x, grad=False), None)
         self._sync()
 
     def train_step(self):

@@ -9,7 +9,7 @@ from rnnbench.backend import LayerForward, LayerGrads
 from rnnbench.cells import CELL_MODULES
 
 
-def forward_layer(cell, act, p, x, h0, c0, lengths):
+def forward_layer(cell, act, p, x, h0, c0, lengths, keep=True):
     step = CELL_MODULES[cell.name].step
     T, B, _ = x.shape
     xp = x @ p["weight_ih"].T + p["bias_ih"]                      # (T, B, G*H)

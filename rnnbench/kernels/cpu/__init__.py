@@ -1,19 +1,18 @@
 """Numba CPU backend: rnnbench.backend's interface over the @njit kernels, one module per cell.
 
-Per layer: one whole-sequence GEMM for the input projection, then the cell's compiled time loop (the
-recurrent product through BLAS into a preallocated buffer plus one fused elementwise pass per step,
-gates stored for backward), then whole-sequence GEMMs for dx and the weight gradients.
+Per layer: the cell's compiled time loop (one packed-weight product of [x_t | h_{t-1}] plus one fused
+elementwise pass per step, gates stored for the backward), then, backward, the compiled reverse loop and
+whole-sequence GEMMs for dx and the weight gradients. The peephole LSTM shares the lstm kernels.
 """
 from rnnbench.backend import LayerForward, LayerGrads
-from rnnbench.kernels.cpu import gru, lstm, peephole, rnn
-from rnnbench.kernels.cpu._common import input_projection, weight_grads
+from rnnbench.kernels.cpu import gru, lstm, rnn
+from rnnbench.kernels.cpu._common import weight_grads
 
-KERNELS = {m.__name__.rsplit(".", 1)[1]: m for m in (rnn, gru, lstm, peephole)}
+KERNELS = {"rnn": rnn, "gru": gru, "lstm": lstm, "peephole": lstm}
 
 
-def forward_layer(cell, act, p, x, h0, c0, lengths):
-    xp = input_projection(p, x)
-    out, h_n, c_n, saved = KERNELS[cell.name].forward(p, xp, h0, c0, lengths, act == "relu")
+def forward_layer(cell, act, p, x, h0, c0, lengths, keep=True):
+    out, h_n, c_n, saved = KERNELS[cell.name].forward(p, x, h0, c0, lengths, act == "relu", keep)
     return LayerForward(out, h_n, c_n, (x, h0, c0, lengths, saved))
 
 

@@ -113,12 +113,12 @@ def norms(parts):
 
 # ---- whole-sequence GEMMs ---------------------------------------------------------------------------
 
-def input_projection(p, x):
-    """x: (T, B, I) -> W_ih x_t, (T, B, G*H), one GEMM over the whole sequence.
+def stacked_weights(p):
+    """[W_ih^T; W_hh^T]: (I + H, G*H), the weights of z_t = [x_t | h_{t-1}] in the forward kernels.
 
-    The kernels add b_ih in their elementwise pass, which saves a pass over this large array."""
-    T, B, I = x.shape
-    return (x.reshape(T * B, I) @ p["weight_ih"].T).reshape(T, B, -1)
+    One product per step then gives W_ih x_t + W_hh h_{t-1}: no (T, B, G*H) input projection is ever
+    written to memory and read back."""
+    return np.concatenate([p["weight_ih"].T, p["weight_hh"].T])
 
 
 def weight_grads(p, x, h0, out, dxp, dhp):

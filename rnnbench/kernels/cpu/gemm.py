@@ -31,31 +31,45 @@ def padded(n, dtype):
     return -(-n // nr) * nr
 
 
-def pack(w):
-    """w: (K, N) -> (P, K, NR) column panels, N zero-padded to P * NR, C-contiguous."""
+def pack(w, sections=None):
+    """Pack w: (K, N) for matmul_rows -> (wp (P, K, NR), kr (P, 2)).
+
+    sections: None (one section: all columns, all of K) or a list of (n, k0, k1): the next n columns of w,
+    of which only rows k0:k1 are nonzero. Each section starts on a fresh panel (its output columns start at
+    `padded` of the columns before it) and its panels run k over k0:k1 only, so a block that is zero by
+    construction costs nothing. N is zero-padded to whole panels.
+    """
     K, N = w.shape
     nr = panel_width(w.dtype)
-    wp = np.zeros((K, padded(N, w.dtype)), w.dtype)
-    wp[:, :N] = w
-    return np.ascontiguousarray(wp.reshape(K, -1, nr).transpose(1, 0, 2))
+    sections = sections or [(N, 0, K)]
+    parts, ranges, col = [], [], 0
+    for n, k0, k1 in sections:
+        part = np.zeros((K, padded(n, w.dtype)), w.dtype)
+        part[k0:k1, :n] = w[k0:k1, col:col + n]
+        parts.append(part)
+        ranges += [(k0, k1)] * (part.shape[1] // nr)
+        col += n
+    wp = np.concatenate(parts, axis=1)
+    return np.ascontiguousarray(wp.reshape(K, -1, nr).transpose(1, 0, 2)), np.array(ranges, np.int64)
 
 
 def _tile_intrinsic(rows):
-    """An intrinsic tile(a, ar, wp, p, c, cr): c[cr:cr+rows, p*NR:(p+1)*NR] = a[ar:ar+rows] @ wp[p]."""
+    """An intrinsic tile(a, ar, wp, p, k0, k1, c, cr):
+    c[cr:cr+rows, p*NR:(p+1)*NR] = a[ar:ar+rows, k0:k1] @ wp[p, k0:k1]."""
 
     @intrinsic
-    def tile(typingctx, a, ar, wp, p, c, cr):
+    def tile(typingctx, a, ar, wp, p, k0, k1, c, cr):
         # a: (M, K) C; wp: (P, K, NR) C; c: (M', >= P * NR) C; all one float dtype
         if not (a.dtype == wp.dtype == c.dtype and a.dtype in (types.float32, types.float64)):
             return None
-        sig = types.void(a, ar, wp, p, c, cr)
+        sig = types.void(a, ar, wp, p, k0, k1, c, cr)
 
         def codegen(context, builder, signature, args):
-            a_v, ar_v, wp_v, p_v, c_v, cr_v = args
+            a_v, ar_v, wp_v, p_v, k0_v, k1_v, c_v, cr_v = args
             ty = signature.args
             A = context.make_array(ty[0])(context, builder, a_v)
             W = context.make_array(ty[2])(context, builder, wp_v)
-            C = context.make_array(ty[4])(context, builder, c_v)
+            C = context.make_array(ty[6])(context, builder, c_v)
             itemsize = np.dtype(str(ty[0].dtype)).itemsize
             lanes = VECTOR_BYTES // itemsize
             nr = lanes * PANEL_VECTORS
@@ -66,7 +80,9 @@ def _tile_intrinsic(rows):
             const = lambda v: ir.Constant(intp, v)  # noqa: E731
             ar_v = context.cast(builder, ar_v, ty[1], types.intp)
             p_v = context.cast(builder, p_v, ty[3], types.intp)
-            cr_v = context.cast(builder, cr_v, ty[5], types.intp)
+            k0_v = context.cast(builder, k0_v, ty[4], types.intp)
+            k1_v = context.cast(builder, k1_v, ty[5], types.intp)
+            cr_v = context.cast(builder, cr_v, ty[7], types.intp)
             K = cgutils.unpack_tuple(builder, A.shape, 2)[1]
             ldc = cgutils.unpack_tuple(builder, C.shape, 2)[1]
             zero = ir.Constant(vty, [0.0] * lanes)
@@ -75,7 +91,7 @@ def _tile_intrinsic(rows):
             accs = [cgutils.alloca_once_value(builder, zero) for _ in range(rows * PANEL_VECTORS)]
             a_rows = [builder.gep(A.data, [builder.mul(builder.add(ar_v, const(r)), K)]) for r in range(rows)]
             panel = builder.gep(W.data, [builder.mul(builder.mul(p_v, K), const(nr))])
-            with cgutils.for_range(builder, K) as loop:
+            with cgutils.for_range(builder, k1_v, start=k0_v) as loop:
                 row = builder.gep(panel, [builder.mul(loop.index, const(nr))])
                 ws = [builder.load(builder.bitcast(builder.gep(row, [const(lanes * v)]), vty.as_pointer()), align=1)
                       for v in range(PANEL_VECTORS)]
@@ -104,16 +120,24 @@ _tile_1 = _tile_intrinsic(1)
 
 
 @njit(inline="always")
-def matmul_rows(a, lo, hi, wp, c):
-    """c[:hi-lo, :P*NR] = a[lo:hi] @ W, with wp = pack(W).
+def matmul_rows(a, lo, hi, w, c):
+    """c[:hi-lo, :P*NR] = a[lo:hi] @ W, with w = pack(W, ...) = (wp, kr).
 
-    a: (M, K); wp: (P, K, NR); c: (>= hi-lo, >= P*NR). Panels outermost: one panel (K x NR) stays in L1
-    while every row block passes over it."""
+    a: (M, K); wp: (P, K, NR); kr: (P, 2); c: (>= hi-lo, >= P*NR). Panels outermost: one panel (K x NR)
+    stays in L1 while every row block passes over it."""
+    wp, kr = w
     for p in range(wp.shape[0]):
+        k0, k1 = kr[p, 0], kr[p, 1]
         r = lo
         while r + MR <= hi:
-            _tile_mr(a, r, wp, p, c, r - lo)
+            _tile_mr(a, r, wp, p, k0, k1, c, r - lo)
             r += MR
         while r < hi:
-            _tile_1(a, r, wp, p, c, r - lo)
+            _tile_1(a, r, wp, p, k0, k1, c, r - lo)
             r += 1
+
+
+@njit(inline="always")
+def width(w):
+    """The output width of matmul_rows with w = pack(...): P * NR."""
+    return w[0].shape[0] * w[0].shape[2]

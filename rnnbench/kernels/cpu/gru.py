@@ -2,48 +2,65 @@
 
     r = s(xp_r + hp_r);  z = s(xp_z + hp_z);  n = tanh(xp_n + r * hp_n);  h_t = (1 - z) * n + z * h_{t-1}
 
-with hp = W_hh h_{t-1} + b_hh. Each kernel runs the whole sequence for batch rows lo:hi. The forward
-overwrites xp with the gates (r, z, n) and stores hp_n per step for the backward.
+with xp = W_ih x_t + b_ih and hp = W_hh h_{t-1} + b_hh. Each kernel runs the whole sequence for batch rows
+lo:hi; the forward gets all of xp and hp from one product per step and stores the gates (r, z, n) and hp_n
+for the backward.
 """
 import numpy as np
 from numba import njit
 
-from rnnbench.kernels.cpu.gemm import matmul_rows, pack
-from rnnbench.kernels.cpu._common import KERNEL, norms, run_blocks, sigmoid, sq_row, tanh
+from rnnbench.kernels.cpu._common import KERNEL, norms, run_blocks, sigmoid, sq_row, stacked_weights, tanh
+from rnnbench.kernels.cpu.gemm import matmul_rows, pack, padded, width
 
 
 @njit(**KERNEL)
-def gru_forward(lo, hi, xp, w_hhT, b_ih, b_hh, h0, lengths, out, h, hpn):
-    # xp: (T, B, 3H) in: input projection W_ih x, out: gates (r, z, n); w_hhT: (P, H, NR) = pack(W_hh^T)
-    # b_ih, b_hh: (3H,)
-    # h0: (B, H); lengths: (B,); written for rows lo:hi: out (T, B, H), h (B, H) final state, hpn (T, B, H)
-    T, _, G = xp.shape
-    H = G // 3
-    zero = xp.dtype.type(0)
-    one = xp.dtype.type(1)
-    hp = np.empty((hi - lo, w_hhT.shape[0] * w_hhT.shape[2]), xp.dtype)
-    h[lo:hi] = h0[lo:hi]
+def gru_forward(lo, hi, x, w, nx, nh, bias, b_hn, h0, lengths, out, h, gates, hpn):
+    # x: (T, B, I); w = pack_weights(p): one product of z_t = [x_t | h_{t-1}] gives, at column offsets
+    # 0 | nx | nh, a_rz = W_ir,z x + W_hr,z h, W_in x and W_hn h; bias: (3H,) b_ih + b_hh for
+    # r, z and b_in for n; b_hn: (H,); h0: (B, H); lengths: (B,)
+    # written for rows lo:hi: out (T, B, H), h (B, H) final state; gates (Ts, B, 3H) r, z, n and hpn (Ts, B, H)
+    # W_hn h + b_hn, with Ts = T (kept for the backward) or 1 (inference: overwritten every step)
+    T, _, I = x.shape
+    H = h0.shape[1]
+    keep = gates.shape[0] == T
+    zero = x.dtype.type(0)
+    one = x.dtype.type(1)
+    z = np.empty((hi - lo, I + H), x.dtype)
+    pre = np.empty((hi - lo, width(w)), x.dtype)
+    z[:, I:] = h0[lo:hi]
     for t in range(T):
-        matmul_rows(h, lo, hi, w_hhT, hp)
+        z[:, :I] = x[t, lo:hi]
+        matmul_rows(z, 0, hi - lo, w, pre)
+        ts = t if keep else 0
         for b in range(lo, hi):
             o = out[t, b]
             if t < lengths[b]:
-                x = xp[t, b]
-                a = hp[b - lo]
-                hn = hpn[t, b]
-                hb = h[b]
+                a = pre[b - lo]
+                g = gates[ts, b]
+                hn = hpn[ts, b]
+                hb = z[b - lo, I:]
                 for j in range(2 * H):
-                    x[j] = sigmoid(x[j] + a[j] + b_ih[j] + b_hh[j])
+                    g[j] = sigmoid(a[j] + bias[j])
                 for j in range(H):
-                    hn[j] = a[2 * H + j] + b_hh[2 * H + j]
-                for j in range(H):
-                    x[2 * H + j] = tanh(x[2 * H + j] + b_ih[2 * H + j] + x[j] * hn[j])
-                for j in range(H):
-                    z = x[H + j]
-                    o[j] = (one - z) * x[2 * H + j] + z * hb[j]
+                    hn[j] = a[nh + j] + b_hn[j]
+                    g[2 * H + j] = tanh(a[nx + j] + bias[2 * H + j] + g[j] * hn[j])
+                    zz = g[H + j]
+                    o[j] = (one - zz) * g[2 * H + j] + zz * hb[j]
                 hb[:] = o
             else:
                 o[:] = zero
+    h[lo:hi] = z[:, I:]
+
+
+def pack_weights(p):
+    """pack of [W_ih^T; W_hh^T] in three sections (r and z over all of z_t, n over x_t only, n over h_t only)
+    and the column offsets nx, nh of the two n sections in the product (each section starts a panel)."""
+    H = p["weight_hh"].shape[1]
+    w = stacked_weights(p)
+    I = w.shape[0] - H
+    nx = padded(2 * H, w.dtype)
+    return (pack(np.concatenate([w, w[:, 2 * H:]], axis=1), [(2 * H, 0, I + H), (H, 0, I), (H, I, I + H)]),
+            nx, nx + padded(H, w.dtype))
 
 
 @njit(**KERNEL)
@@ -54,7 +71,7 @@ def gru_backward(lo, hi, w_hh, h0, out, gates, hpn, lengths, d_out, dh, dxp, dhp
     T, _, H = out.shape
     zero = out.dtype.type(0)
     one = out.dtype.type(1)
-    dh_prev = np.empty((hi - lo, w_hh.shape[0] * w_hh.shape[2]), out.dtype)
+    dh_prev = np.empty((hi - lo, width(w_hh)), out.dtype)
     for t in range(T - 1, -1, -1):
         hprev = h0 if t == 0 else out[t - 1]
         for b in range(lo, hi):
@@ -94,14 +111,18 @@ def gru_backward(lo, hi, w_hh, h0, out, gates, hpn, lengths, d_out, dh, dxp, dhp
                     d[j] = dp[j] + d[j] * g[H + j]
 
 
-def forward(p, xp, h0, c0, lengths, relu):
-    """Returns (out, h_n, c_n, saved); xp becomes the saved gates."""
-    out = np.empty(xp.shape[:2] + h0.shape[1:], xp.dtype)
+def forward(p, x, h0, c0, lengths, relu, keep):
+    """Returns (out, h_n, c_n, saved): saved = (gates, hpn) for the backward."""
+    T, B, _ = x.shape
+    H = h0.shape[1]
+    out = np.empty((T, B, H), x.dtype)
     h = np.empty_like(h0)
-    hpn = np.empty_like(out)
-    run_blocks(gru_forward, h0.shape[0], xp, pack(p["weight_hh"].T), p["bias_ih"], p["bias_hh"], h0,
-               lengths, out, h, hpn)
-    return out, h, None, (xp, hpn)
+    Ts = T if keep else 1
+    gates, hpn = np.empty((Ts, B, 3 * H), x.dtype), np.empty((Ts, B, H), x.dtype)
+    b_ih, b_hh = p["bias_ih"], p["bias_hh"]
+    bias = np.concatenate([b_ih[:2 * H] + b_hh[:2 * H], b_ih[2 * H:]])
+    run_blocks(gru_forward, B, x, *pack_weights(p), bias, b_hh[2 * H:], h0, lengths, out, h, gates, hpn)
+    return out, h, None, (gates, hpn)
 
 
 def backward(p, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):

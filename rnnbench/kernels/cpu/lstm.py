@@ -1,63 +1,79 @@
-"""LSTM (gate order i, f, g, o) forward and backward kernels.
+"""LSTM and peephole LSTM (gate order i, f, g, o) forward and backward kernels.
 
-    i, f, o = s(xp + hp);  g = tanh(xp_g + hp_g);  c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t)
+    i = s(a_i + p_i * c_{t-1});  f = s(a_f + p_f * c_{t-1});  g = tanh(a_g);  c_t = f * c_{t-1} + i * g
+    o = s(a_o + p_o * c_t);  h_t = o * tanh(c_t)
 
-with hp = W_hh h_{t-1} + b_hh. Each kernel runs the whole sequence for batch rows lo:hi. The forward
-overwrites xp with the activated gates and stores c_t per step for the backward.
+with a = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh and p = weight_peephole (3, H) for the peephole cell (Gers,
+Schraudolph & Schmidhuber 2002). The plain LSTM runs the same kernels with p = 0: three extra FMAs per unit
+against five sigmoid/tanh, and one loop to keep right instead of two. Each kernel runs the whole sequence
+for batch rows lo:hi; the forward gets a from one product per step and stores the gates and c_t for the
+backward.
 """
 import numpy as np
 from numba import njit
 
-from rnnbench.kernels.cpu.gemm import matmul_rows, pack
-from rnnbench.kernels.cpu._common import KERNEL, norms, run_blocks, sigmoid, sq_row, tanh
+from rnnbench.kernels.cpu._common import KERNEL, norms, run_blocks, sigmoid, sq_row, stacked_weights, tanh
+from rnnbench.kernels.cpu.gemm import matmul_rows, pack, width
 
 
 @njit(**KERNEL)
-def lstm_forward(lo, hi, xp, w_hhT, b_ih, b_hh, h0, c0, lengths, out, h, c, cs):
-    # xp: (T, B, 4H) in: input projection W_ih x, out: gates (i, f, g, o); w_hhT: (P, H, NR) = pack(W_hh^T)
-    # b_ih, b_hh: (4H,); h0, c0: (B, H); lengths: (B,)
-    # written for rows lo:hi: out (T, B, H); h, c (B, H) final states; cs (T, B, H) the cell states c_t
-    T, _, G = xp.shape
-    H = G // 4
-    zero = xp.dtype.type(0)
-    hp = np.empty((hi - lo, w_hhT.shape[0] * w_hhT.shape[2]), xp.dtype)
-    h[lo:hi] = h0[lo:hi]
+def lstm_forward(lo, hi, x, w, bias, w_p, h0, c0, lengths, out, h, c, gates, cs):
+    # x: (T, B, I); w = pack([W_ih^T; W_hh^T]), the weights of z_t = [x_t | h_{t-1}]; bias: (4H,) b_ih + b_hh
+    # w_p: (3, H) peephole weights (zeros for lstm); h0, c0: (B, H); lengths: (B,)
+    # written for rows lo:hi: out (T, B, H); h, c (B, H) final states; gates (Ts, B, 4H) i, f, g, o and
+    # cs (Ts, B, H) the cell states c_t, with Ts = T (kept for the backward) or 1 (inference: overwritten)
+    T, _, I = x.shape
+    H = h0.shape[1]
+    keep = gates.shape[0] == T
+    zero = x.dtype.type(0)
+    z = np.empty((hi - lo, I + H), x.dtype)
+    pre = np.empty((hi - lo, width(w)), x.dtype)
+    p_i, p_f, p_o = w_p[0], w_p[1], w_p[2]
+    z[:, I:] = h0[lo:hi]
     c[lo:hi] = c0[lo:hi]
     for t in range(T):
-        matmul_rows(h, lo, hi, w_hhT, hp)
+        z[:, :I] = x[t, lo:hi]
+        matmul_rows(z, 0, hi - lo, w, pre)
+        ts = t if keep else 0
         for b in range(lo, hi):
             o = out[t, b]
             if t < lengths[b]:
-                x = xp[t, b]
-                a = hp[b - lo]
+                a = pre[b - lo]
+                g = gates[ts, b]
                 cb = c[b]
-                cn = cs[t, b]
-                for j in range(2 * H):
-                    x[j] = sigmoid(x[j] + a[j] + b_ih[j] + b_hh[j])
-                for j in range(2 * H, 3 * H):
-                    x[j] = tanh(x[j] + a[j] + b_ih[j] + b_hh[j])
-                for j in range(3 * H, G):
-                    x[j] = sigmoid(x[j] + a[j] + b_ih[j] + b_hh[j])
+                cn = cs[ts, b]
                 for j in range(H):
-                    cn[j] = x[H + j] * cb[j] + x[j] * x[2 * H + j]
-                for j in range(H):
-                    o[j] = x[3 * H + j] * tanh(cn[j])
+                    i = sigmoid(a[j] + bias[j] + p_i[j] * cb[j])
+                    f = sigmoid(a[H + j] + bias[H + j] + p_f[j] * cb[j])
+                    gg = tanh(a[2 * H + j] + bias[2 * H + j])
+                    cj = f * cb[j] + i * gg
+                    og = sigmoid(a[3 * H + j] + bias[3 * H + j] + p_o[j] * cj)
+                    g[j] = i
+                    g[H + j] = f
+                    g[2 * H + j] = gg
+                    g[3 * H + j] = og
+                    cn[j] = cj
+                    o[j] = og * tanh(cj)
                 cb[:] = cn
-                h[b] = o
+                z[b - lo, I:] = o
             else:
                 o[:] = zero
+    h[lo:hi] = z[:, I:]
 
 
 @njit(**KERNEL)
-def lstm_backward(lo, hi, w_hh, c0, gates, cs, lengths, d_out, dh, dc, da, h_sq, c_sq):
-    # w_hh: (P, 4H, NR) = pack(W_hh); c0: (B, H); gates: (T, B, 4H); cs: (T, B, H); lengths: (B,); d_out: (T, B, H)
-    # dh, dc: (B, H) in dL/dh_n, dL/dc_n, out dL/dh0, dL/dc0
-    # written for rows lo:hi: da (T, B, 4H) dL/d(pre-activations); h_sq, c_sq (T, B) squared row norms
+def lstm_backward(lo, hi, w_hh, w_p, peep, c0, gates, cs, lengths, d_out, dh, dc, da, h_sq, c_sq, dw_p):
+    # w_hh: (P, 4H, NR) = pack(W_hh); w_p: (3, H) (zeros without peepholes); peep: bool; c0: (B, H); gates: (T, B, 4H); cs: (T, B, H); lengths: (B,)
+    # d_out: (T, B, H); dh, dc: (B, H) in dL/dh_n, dL/dc_n, out dL/dh0, dL/dc0
+    # written for rows lo:hi: da (T, B, 4H); h_sq, c_sq (T, B) squared row norms; dw_p (B, 3, H) per-row
+    # peephole grads (only if peep)
     T, _, H = cs.shape
     zero = cs.dtype.type(0)
     one = cs.dtype.type(1)
-    dh_prev = np.empty((hi - lo, w_hh.shape[0] * w_hh.shape[2]), cs.dtype)
+    dh_prev = np.empty((hi - lo, width(w_hh)), cs.dtype)
     tc = np.empty(H, cs.dtype)          # tanh(c_t), recomputed: cheaper than storing and reloading it
+    p_i, p_f, p_o = w_p[0], w_p[1], w_p[2]
+    dw_p[lo:hi] = 0.0
     for t in range(T - 1, -1, -1):
         cprev = c0 if t == 0 else cs[t - 1]
         for b in range(lo, hi):
@@ -69,25 +85,32 @@ def lstm_backward(lo, hi, w_hh, c0, gates, cs, lengths, d_out, dh, dc, da, h_sq,
                 cn = cs[t, b]
                 cp = cprev[b]
                 dy = d_out[t, b]
+                dw = dw_p[b]
                 for j in range(H):
                     d[j] += dy[j]
                 for j in range(H):
                     tc[j] = tanh(cn[j])
                 for j in range(H):
-                    dcb[j] += d[j] * g[3 * H + j] * (one - tc[j] * tc[j])
+                    o = g[3 * H + j]
+                    dab[3 * H + j] = d[j] * tc[j] * o * (one - o)
+                for j in range(H):
+                    dcb[j] += d[j] * g[3 * H + j] * (one - tc[j] * tc[j]) + dab[3 * H + j] * p_o[j]
                 for j in range(H):
                     i = g[j]
                     f = g[H + j]
                     gg = g[2 * H + j]
-                    o = g[3 * H + j]
                     dab[j] = dcb[j] * gg * i * (one - i)
                     dab[H + j] = dcb[j] * cp[j] * f * (one - f)
                     dab[2 * H + j] = dcb[j] * i * (one - gg * gg)
-                    dab[3 * H + j] = d[j] * tc[j] * o * (one - o)
+                if peep:
+                    for j in range(H):
+                        dw[0, j] += dab[j] * cp[j]
+                        dw[1, j] += dab[H + j] * cp[j]
+                        dw[2, j] += dab[3 * H + j] * cn[j]
                 h_sq[t, b] = sq_row(d)
                 c_sq[t, b] = sq_row(dcb)
                 for j in range(H):
-                    dcb[j] *= g[H + j]
+                    dcb[j] = dcb[j] * g[H + j] + dab[j] * p_i[j] + dab[H + j] * p_f[j]
             else:
                 h_sq[t, b] = sq_row(d)
                 c_sq[t, b] = sq_row(dcb)
@@ -98,29 +121,32 @@ def lstm_backward(lo, hi, w_hh, c0, gates, cs, lengths, d_out, dh, dc, da, h_sq,
                 dh[b] = dh_prev[b - lo, :H]
 
 
-def allocate_forward(xp, h0):
-    """Output buffers shared with the peephole cell: out, h, c, cs."""
-    T, B, H = xp.shape[0], xp.shape[1], h0.shape[1]
-    return np.empty((T, B, H), xp.dtype), np.empty_like(h0), np.empty_like(h0), np.empty((T, B, H), xp.dtype)
+def _peepholes(p, H, dtype):
+    w_p = p.get("weight_peephole")
+    return (np.zeros((3, H), dtype), False) if w_p is None else (w_p, True)
 
 
-def backward_buffers(out, d_hn, d_cn):
-    """dh, dc (copies: the kernels update them in place), da (T, B, 4H), h_sq, c_sq (T, B)."""
-    T, B, H = out.shape
-    return (d_hn.copy(), d_cn.copy(), np.empty((T, B, 4 * H), out.dtype), np.empty((T, B)),
-            np.empty((T, B)))
-
-
-def forward(p, xp, h0, c0, lengths, relu):
-    """Returns (out, h_n, c_n, saved); xp becomes the saved gates."""
-    out, h, c, cs = bufs = allocate_forward(xp, h0)
-    run_blocks(lstm_forward, h0.shape[0], xp, pack(p["weight_hh"].T), p["bias_ih"], p["bias_hh"], h0, c0,
-               lengths, *bufs)
-    return out, h, c, (xp, cs)
+def forward(p, x, h0, c0, lengths, relu, keep):
+    """Returns (out, h_n, c_n, saved): saved = (gates, cs) for the backward."""
+    T, B, _ = x.shape
+    H = h0.shape[1]
+    Ts = T if keep else 1
+    out, h, c = np.empty((T, B, H), x.dtype), np.empty_like(h0), np.empty_like(h0)
+    gates, cs = np.empty((Ts, B, 4 * H), x.dtype), np.empty((Ts, B, H), x.dtype)
+    run_blocks(lstm_forward, B, x, pack(stacked_weights(p)), p["bias_ih"] + p["bias_hh"],
+               _peepholes(p, H, x.dtype)[0], h0, c0, lengths, out, h, c, gates, cs)
+    return out, h, c, (gates, cs)
 
 
 def backward(p, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
     """Returns (dxp, dhp, dh0, dc0, h_norms, c_norms, extra grads)."""
-    dh, dc, da, h_sq, c_sq = bufs = backward_buffers(out, d_hn, d_cn)
-    run_blocks(lstm_backward, out.shape[1], pack(p["weight_hh"]), c0, *saved, lengths, d_out, *bufs)
-    return da, da, dh, dc, norms(h_sq).astype(out.dtype), norms(c_sq).astype(out.dtype), {}
+    T, B, H = out.shape
+    dh, dc = d_hn.copy(), d_cn.copy()          # the kernel updates them in place
+    da = np.empty((T, B, 4 * H), out.dtype)
+    h_sq, c_sq = np.empty((T, B)), np.empty((T, B))
+    w_p, peep = _peepholes(p, H, out.dtype)
+    dw_p = np.empty((B, 3, H)) if peep else np.empty((B, 0, 0))
+    run_blocks(lstm_backward, B, pack(p["weight_hh"]), w_p, peep, c0, *saved, lengths, d_out, dh, dc, da, h_sq,
+               c_sq, dw_p)
+    grads = {"weight_peephole": dw_p.sum(0).astype(out.dtype)} if peep else {}
+    return da, da, dh, dc, norms(h_sq).astype(out.dtype), norms(c_sq).astype(out.dtype), grads

@@ -1,39 +1,43 @@
 """Vanilla RNN (tanh or relu) forward and backward kernels: h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh).
 
-Each kernel runs the whole sequence for batch rows lo:hi (see _common.run_blocks). The forward keeps
-no extra state: the backward reads act'(.) off the outputs themselves.
+Each kernel runs the whole sequence for batch rows lo:hi (see _common.run_blocks); the forward computes
+W_ih x_t + W_hh h_{t-1} as one product per step. It keeps no extra state: the backward reads act'(.) off
+the outputs themselves.
 """
 import numpy as np
 from numba import njit
 
-from rnnbench.kernels.cpu.gemm import matmul_rows, pack
-from rnnbench.kernels.cpu._common import KERNEL, norms, run_blocks, sq_row, tanh
+from rnnbench.kernels.cpu._common import KERNEL, norms, run_blocks, sq_row, stacked_weights, tanh
+from rnnbench.kernels.cpu.gemm import matmul_rows, pack, width
 
 
 @njit(**KERNEL)
-def rnn_forward(lo, hi, xp, w_hhT, b_ih, b_hh, h0, lengths, relu, out, h):
-    # xp: (T, B, H) input projection W_ih x; w_hhT: (P, H, NR) = pack(W_hh^T); b_ih, b_hh: (H,); h0: (B, H)
-    # lengths: (B,); written for rows lo:hi: out (T, B, H), h (B, H) the final (carried) state
-    T, _, H = xp.shape
-    zero = xp.dtype.type(0)
-    hp = np.empty((hi - lo, w_hhT.shape[0] * w_hhT.shape[2]), xp.dtype)
-    h[lo:hi] = h0[lo:hi]
+def rnn_forward(lo, hi, x, w, bias, h0, lengths, relu, out, h):
+    # x: (T, B, I); w = pack([W_ih^T; W_hh^T]), the weights of z_t = [x_t | h_{t-1}]; bias: (H,) b_ih + b_hh
+    # h0: (B, H); lengths: (B,); written for rows lo:hi: out (T, B, H), h (B, H) the final (carried) state
+    T, _, I = x.shape
+    H = h0.shape[1]
+    zero = x.dtype.type(0)
+    z = np.empty((hi - lo, I + H), x.dtype)
+    pre = np.empty((hi - lo, width(w)), x.dtype)
+    z[:, I:] = h0[lo:hi]
     for t in range(T):
-        matmul_rows(h, lo, hi, w_hhT, hp)
+        z[:, :I] = x[t, lo:hi]
+        matmul_rows(z, 0, hi - lo, w, pre)
         for b in range(lo, hi):
             o = out[t, b]
             if t < lengths[b]:
-                x = xp[t, b]
-                a = hp[b - lo]
+                a = pre[b - lo]
                 if relu:
                     for j in range(H):
-                        o[j] = max(x[j] + a[j] + b_ih[j] + b_hh[j], zero)
+                        o[j] = max(a[j] + bias[j], zero)
                 else:
                     for j in range(H):
-                        o[j] = tanh(x[j] + a[j] + b_ih[j] + b_hh[j])
-                h[b] = o
+                        o[j] = tanh(a[j] + bias[j])
+                z[b - lo, I:] = o
             else:
                 o[:] = zero
+    h[lo:hi] = z[:, I:]
 
 
 @njit(**KERNEL)
@@ -43,7 +47,7 @@ def rnn_backward(lo, hi, w_hh, out, lengths, relu, d_out, dh, dpre, h_sq):
     T, _, H = out.shape
     zero = out.dtype.type(0)
     one = out.dtype.type(1)
-    dh_prev = np.empty((hi - lo, w_hh.shape[0] * w_hh.shape[2]), out.dtype)
+    dh_prev = np.empty((hi - lo, width(w_hh)), out.dtype)
     for t in range(T - 1, -1, -1):
         for b in range(lo, hi):
             d = dh[b]
@@ -68,12 +72,12 @@ def rnn_backward(lo, hi, w_hh, out, lengths, relu, d_out, dh, dpre, h_sq):
                 dh[b] = dh_prev[b - lo, :H]
 
 
-def forward(p, xp, h0, c0, lengths, relu):
-    """Returns (out, h_n, c_n, saved)."""
-    out = np.empty_like(xp)
+def forward(p, x, h0, c0, lengths, relu, keep):
+    """Returns (out, h_n, c_n, saved): the backward reads everything it needs off the outputs."""
+    out = np.empty(x.shape[:2] + h0.shape[1:], x.dtype)
     h = np.empty_like(h0)
-    run_blocks(rnn_forward, h0.shape[0], xp, pack(p["weight_hh"].T), p["bias_ih"], p["bias_hh"], h0,
-               lengths, relu, out, h)
+    run_blocks(rnn_forward, h0.shape[0], x, pack(stacked_weights(p)), p["bias_ih"] + p["bias_hh"], h0, lengths,
+               relu, out, h)
     return out, h, None, None
 
 

@@ -40,7 +40,7 @@ def _maybe_host(a, device_arrays):
     return a if device_arrays else to_host(a)
 
 
-def forward_layer(cell, act, p, x, h0, c0, lengths, device_arrays=False):
+def forward_layer(cell, act, p, x, h0, c0, lengths, keep=True, device_arrays=False):
     dtype = np.dtype(x.dtype)
     kern = STEP_KERNELS[cell.name]
     w = {name: to_device(v, dtype) for name, v in p.items()}
