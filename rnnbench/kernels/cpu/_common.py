@@ -19,6 +19,8 @@ from numba import njit, types
 from numba.extending import overload
 from threadpoolctl import ThreadpoolController
 
+from rnnbench.kernels.cpu.gemm import pack, padded
+
 # no nnan/ninf: keep NaN/Inf behaviour while allowing contraction to FMA, reassociation and vectorizing
 FASTMATH = {"contract", "reassoc", "nsz", "arcp", "afn"}
 # error_model="numpy": no zero-division branch in every loop body, which would block vectorization
@@ -121,8 +123,16 @@ def stacked_weights(p):
     return np.concatenate([p["weight_ih"].T, p["weight_hh"].T])
 
 
+def pack_backward(p):
+    """pack of [W_hh | W_ih] and the column xo where dL/dx_t starts: one product of a step's dL/da (B, G*H)
+    gives dL/dh_{t-1} (columns :H) and dL/dx_t (columns xo:xo + I), read while dL/da is still in cache."""
+    w_hh, w_ih = p["weight_hh"], p["weight_ih"]
+    (G, H), I = w_hh.shape, w_ih.shape[1]
+    return pack(np.concatenate([w_hh, w_ih], axis=1), [(H, 0, G), (I, 0, G)]), padded(H, w_hh.dtype)
+
+
 def weight_grads(p, x, h0, out, dxp, dhp):
-    """Whole-sequence GEMMs for the PyTorch parameter grads and dx.
+    """Whole-sequence GEMMs for the PyTorch parameter grads.
 
     x: (T, B, I); h0: (B, H); out: (T, B, H); dxp, dhp: (T, B, G*H) (the same array when the cell's
     recurrent and input pre-activations get the same gradient). The state entering step t is h0 or
@@ -144,10 +154,9 @@ def weight_grads(p, x, h0, out, dxp, dhp):
     else:
         w_h = dhp.reshape(T * B, -1).T @ z[:, :H + 1]
         w_x = fx.T @ z[:, H:]
-    grads = {
+    return {
         "weight_ih": np.ascontiguousarray(w_x[:, 1:]),
         "weight_hh": np.ascontiguousarray(w_h[:, :H]),
         "bias_ih": w_x[:, 0].copy(),
         "bias_hh": w_h[:, H].copy(),
     }
-    return grads, (fx @ p["weight_ih"]).reshape(T, B, I)

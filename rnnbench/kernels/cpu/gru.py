@@ -64,19 +64,22 @@ def pack_weights(p):
 
 
 @njit(**KERNEL)
-def gru_backward(lo, hi, w_hh, h0, out, gates, hpn, lengths, d_out, dh, dxp, dhp, h_sq):
-    # w_hh: (P, 3H, NR) = pack(W_hh); h0: (B, H); out: (T, B, H); gates: (T, B, 3H) (r, z, n); hpn: (T, B, H); lengths: (B,)
-    # d_out: (T, B, H); dh: (B, H) in dL/dh_n, out dL/dh0
-    # written for rows lo:hi: dxp, dhp (T, B, 3H) dL/d(input, recurrent pre-activations); h_sq (T, B)
+def gru_backward(lo, hi, w_hh, w_ih, h0, out, gates, hpn, lengths, d_out, dh, dxp, dhp, dx, h_sq):
+    # w_hh, w_ih = pack(W_hh), pack(W_ih); h0: (B, H); out: (T, B, H); gates: (T, B, 3H) (r, z, n)
+    # hpn: (T, B, H); lengths: (B,); d_out: (T, B, H); dh: (B, H) in dL/dh_n, out dL/dh0
+    # written for rows lo:hi: dxp, dhp (T, B, 3H) dL/d(input, recurrent pre-activations); dx (T, B, I);
+    # h_sq (T, B)
     T, _, H = out.shape
     zero = out.dtype.type(0)
     one = out.dtype.type(1)
+    I = dx.shape[2]
     dh_prev = np.empty((hi - lo, width(w_hh)), out.dtype)
+    dx_t = np.empty((hi - lo, width(w_ih)), out.dtype)
     for t in range(T - 1, -1, -1):
         hprev = h0 if t == 0 else out[t - 1]
         for b in range(lo, hi):
             d = dh[b]
-            dx = dxp[t, b]
+            dxr = dxp[t, b]
             dr = dhp[t, b]
             if t < lengths[b]:
                 g = gates[t, b]
@@ -90,19 +93,21 @@ def gru_backward(lo, hi, w_hh, h0, out, gates, hpn, lengths, d_out, dh, dxp, dhp
                     z = g[H + j]
                     n = g[2 * H + j]
                     dn = d[j] * (one - z) * (one - n * n)
-                    dx[j] = dn * hn[j] * r * (one - r)
-                    dx[H + j] = d[j] * (hb[j] - n) * z * (one - z)
-                    dx[2 * H + j] = dn
+                    dxr[j] = dn * hn[j] * r * (one - r)
+                    dxr[H + j] = d[j] * (hb[j] - n) * z * (one - z)
+                    dxr[2 * H + j] = dn
                 for j in range(2 * H):
-                    dr[j] = dx[j]
+                    dr[j] = dxr[j]
                 for j in range(H):
-                    dr[2 * H + j] = dx[2 * H + j] * g[j]
+                    dr[2 * H + j] = dxr[2 * H + j] * g[j]
             else:
-                dx[:] = zero
+                dxr[:] = zero
                 dr[:] = zero
             h_sq[t, b] = sq_row(d)
         matmul_rows(dhp[t], lo, hi, w_hh, dh_prev)
+        matmul_rows(dxp[t], lo, hi, w_ih, dx_t)
         for b in range(lo, hi):
+            dx[t, b] = dx_t[b - lo, :I]
             if t < lengths[b]:
                 d = dh[b]
                 g = gates[t, b]
@@ -126,12 +131,14 @@ def forward(p, x, h0, c0, lengths, relu, keep):
 
 
 def backward(p, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
-    """Returns (dxp, dhp, dh0, dc0, h_norms, c_norms, extra grads)."""
+    """Returns (dxp, dhp, dx, dh0, dc0, h_norms, c_norms, extra grads)."""
     gates, hpn = saved
     T, B, _ = out.shape
     dh = d_hn.copy()
     dxp = np.empty_like(gates)
     dhp = np.empty_like(gates)
     h_sq = np.empty((T, B))
-    run_blocks(gru_backward, B, pack(p["weight_hh"]), h0, out, gates, hpn, lengths, d_out, dh, dxp, dhp, h_sq)
-    return dxp, dhp, dh, None, norms(h_sq).astype(out.dtype), None, {}
+    dx = np.empty((T, B, p["weight_ih"].shape[1]), out.dtype)
+    run_blocks(gru_backward, B, pack(p["weight_hh"]), pack(p["weight_ih"]), h0, out, gates, hpn, lengths, d_out, dh,
+               dxp, dhp, dx, h_sq)
+    return dxp, dhp, dx, dh, None, norms(h_sq).astype(out.dtype), None, {}

@@ -12,7 +12,7 @@ backward.
 import numpy as np
 from numba import njit
 
-from rnnbench.kernels.cpu._common import KERNEL, norms, run_blocks, sigmoid, sq_row, stacked_weights, tanh
+from rnnbench.kernels.cpu._common import KERNEL, norms, pack_backward, run_blocks, sigmoid, sq_row, stacked_weights, tanh
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, width
 
 
@@ -62,15 +62,17 @@ def lstm_forward(lo, hi, x, w, bias, w_p, h0, c0, lengths, out, h, c, gates, cs)
 
 
 @njit(**KERNEL)
-def lstm_backward(lo, hi, w_hh, w_p, peep, c0, gates, cs, lengths, d_out, dh, dc, da, h_sq, c_sq, dw_p):
-    # w_hh: (P, 4H, NR) = pack(W_hh); w_p: (3, H) (zeros without peepholes); peep: bool; c0: (B, H); gates: (T, B, 4H); cs: (T, B, H); lengths: (B,)
-    # d_out: (T, B, H); dh, dc: (B, H) in dL/dh_n, dL/dc_n, out dL/dh0, dL/dc0
-    # written for rows lo:hi: da (T, B, 4H); h_sq, c_sq (T, B) squared row norms; dw_p (B, 3, H) per-row
-    # peephole grads (only if peep)
+def lstm_backward(lo, hi, w, xo, w_p, peep, c0, gates, cs, lengths, d_out, dh, dc, da, dx, h_sq, c_sq, dw_p):
+    # w, xo = pack_backward(p); w_p: (3, H) (zeros without peepholes); peep: bool; c0: (B, H)
+    # gates: (T, B, 4H); cs: (T, B, H); lengths: (B,); d_out: (T, B, H)
+    # dh, dc: (B, H) in dL/dh_n, dL/dc_n, out dL/dh0, dL/dc0
+    # written for rows lo:hi: da (T, B, 4H); dx (T, B, I); h_sq, c_sq (T, B) squared row norms;
+    # dw_p (B, 3, H) per-row peephole grads (only if peep)
     T, _, H = cs.shape
+    I = dx.shape[2]
     zero = cs.dtype.type(0)
     one = cs.dtype.type(1)
-    dh_prev = np.empty((hi - lo, width(w_hh)), cs.dtype)
+    back = np.empty((hi - lo, width(w)), cs.dtype)
     tc = np.empty(H, cs.dtype)          # tanh(c_t), recomputed: cheaper than storing and reloading it
     p_i, p_f, p_o = w_p[0], w_p[1], w_p[2]
     dw_p[lo:hi] = 0.0
@@ -115,10 +117,11 @@ def lstm_backward(lo, hi, w_hh, w_p, peep, c0, gates, cs, lengths, d_out, dh, dc
                 h_sq[t, b] = sq_row(d)
                 c_sq[t, b] = sq_row(dcb)
                 dab[:] = zero
-        matmul_rows(da[t], lo, hi, w_hh, dh_prev)
+        matmul_rows(da[t], lo, hi, w, back)
         for b in range(lo, hi):
+            dx[t, b] = back[b - lo, xo:xo + I]
             if t < lengths[b]:
-                dh[b] = dh_prev[b - lo, :H]
+                dh[b] = back[b - lo, :H]
 
 
 def _peepholes(p, H, dtype):
@@ -139,14 +142,15 @@ def forward(p, x, h0, c0, lengths, relu, keep):
 
 
 def backward(p, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
-    """Returns (dxp, dhp, dh0, dc0, h_norms, c_norms, extra grads)."""
+    """Returns (dxp, dhp, dx, dh0, dc0, h_norms, c_norms, extra grads)."""
     T, B, H = out.shape
     dh, dc = d_hn.copy(), d_cn.copy()          # the kernel updates them in place
     da = np.empty((T, B, 4 * H), out.dtype)
+    dx = np.empty((T, B, p["weight_ih"].shape[1]), out.dtype)
     h_sq, c_sq = np.empty((T, B)), np.empty((T, B))
     w_p, peep = _peepholes(p, H, out.dtype)
     dw_p = np.empty((B, 3, H)) if peep else np.empty((B, 0, 0))
-    run_blocks(lstm_backward, B, pack(p["weight_hh"]), w_p, peep, c0, *saved, lengths, d_out, dh, dc, da, h_sq,
+    run_blocks(lstm_backward, B, *pack_backward(p), w_p, peep, c0, *saved, lengths, d_out, dh, dc, da, dx, h_sq,
                c_sq, dw_p)
     grads = {"weight_peephole": dw_p.sum(0).astype(out.dtype)} if peep else {}
-    return da, da, dh, dc, norms(h_sq).astype(out.dtype), norms(c_sq).astype(out.dtype), grads
+    return da, da, dx, dh, dc, norms(h_sq).astype(out.dtype), norms(c_sq).astype(out.dtype), grads

@@ -7,7 +7,7 @@ the outputs themselves.
 import numpy as np
 from numba import njit
 
-from rnnbench.kernels.cpu._common import KERNEL, norms, run_blocks, sq_row, stacked_weights, tanh
+from rnnbench.kernels.cpu._common import KERNEL, norms, pack_backward, run_blocks, sq_row, stacked_weights, tanh
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, width
 
 
@@ -41,13 +41,15 @@ def rnn_forward(lo, hi, x, w, bias, h0, lengths, relu, out, h):
 
 
 @njit(**KERNEL)
-def rnn_backward(lo, hi, w_hh, out, lengths, relu, d_out, dh, dpre, h_sq):
-    # w_hh: (P, H, NR) = pack(W_hh); out: (T, B, H) forward outputs; lengths: (B,); d_out: (T, B, H)
-    # dh: (B, H) in dL/dh_n, out dL/dh0; written: dpre (T, B, H) dL/d(pre-activation), h_sq (T, B) ||dL/dh_t[b]||^2
+def rnn_backward(lo, hi, w, xo, out, lengths, relu, d_out, dh, dpre, dx, h_sq):
+    # w, xo = pack_backward(p); out: (T, B, H) forward outputs; lengths: (B,); d_out: (T, B, H)
+    # dh: (B, H) in dL/dh_n, out dL/dh0; written for rows lo:hi: dpre (T, B, H) dL/d(pre-activation),
+    # dx (T, B, I), h_sq (T, B) ||dL/dh_t[b]||^2
     T, _, H = out.shape
+    I = dx.shape[2]
     zero = out.dtype.type(0)
     one = out.dtype.type(1)
-    dh_prev = np.empty((hi - lo, width(w_hh)), out.dtype)
+    back = np.empty((hi - lo, width(w)), out.dtype)
     for t in range(T - 1, -1, -1):
         for b in range(lo, hi):
             d = dh[b]
@@ -66,10 +68,11 @@ def rnn_backward(lo, hi, w_hh, out, lengths, relu, d_out, dh, dpre, h_sq):
             else:
                 p[:] = zero
             h_sq[t, b] = sq_row(d)
-        matmul_rows(dpre[t], lo, hi, w_hh, dh_prev)
+        matmul_rows(dpre[t], lo, hi, w, back)
         for b in range(lo, hi):
+            dx[t, b] = back[b - lo, xo:xo + I]
             if t < lengths[b]:
-                dh[b] = dh_prev[b - lo, :H]
+                dh[b] = back[b - lo, :H]
 
 
 def forward(p, x, h0, c0, lengths, relu, keep):
@@ -82,10 +85,11 @@ def forward(p, x, h0, c0, lengths, relu, keep):
 
 
 def backward(p, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
-    """Returns (dxp, dhp, dh0, dc0, h_norms, c_norms, extra grads)."""
+    """Returns (dxp, dhp, dx, dh0, dc0, h_norms, c_norms, extra grads)."""
     T, B, _ = out.shape
     dh = d_hn.copy()
     dpre = np.empty_like(out)
+    dx = np.empty((T, B, p["weight_ih"].shape[1]), out.dtype)
     h_sq = np.empty((T, B))
-    run_blocks(rnn_backward, B, pack(p["weight_hh"]), out, lengths, relu, d_out, dh, dpre, h_sq)
-    return dpre, dpre, dh, None, norms(h_sq).astype(out.dtype), None, {}
+    run_blocks(rnn_backward, B, *pack_backward(p), out, lengths, relu, d_out, dh, dpre, dx, h_sq)
+    return dpre, dpre, dx, dh, None, norms(h_sq).astype(out.dtype), None, {}
