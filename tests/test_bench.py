@@ -118,10 +118,10 @@ def test_missing_torch_is_one_line(monkeypatch, capsys):
     assert err.count("\n") == 1 and "PyTorch" in err
 
 
-def test_time_interleaved_warms_up_then_alternates():
+def test_time_interleaved_warms_up_then_alternates_with_a_lead_in():
     calls = []
     times = time_interleaved([lambda: calls.append("a"), lambda: calls.append("b")], repeats=3, warmup=2)
-    assert calls == ["a", "a", "b", "b"] + ["a", "b"] * 3
+    assert calls == ["a", "a", "b", "b"] + ["a", "a", "b", "b"] * 3
     assert len(times) == 2 and all(len(ts) == 3 and min(ts) >= 0 for ts in times)
 
 

@@ -2,7 +2,11 @@
 
 Interleaving (A B C, A B C, ...) rather than timing A's repeats then B's makes the ratios between them robust
 to the slow drifts of a shared machine (another job starting, frequency changes): each repeat of every
-function sees the same conditions. Bench rows report the median, which ignores the odd preempted repeat.
+function sees the same conditions. Each timed call directly follows an untimed call of the same function,
+so it runs in its steady state, as in a training loop: the thread pools of the function timed before it
+(OpenMP and BLAS workers spin for a while after each call) have quieted down and its own are awake.
+Without that lead-in a 1 ms call measured right after PyTorch ran 2-7x slower. Bench rows report the
+median, which ignores the odd preempted repeat.
 """
 import gc
 import time
@@ -11,7 +15,8 @@ import time
 def time_interleaved(fns, repeats, warmup=1):
     """Wall times in seconds of `repeats` timed calls of each zero-argument callable in `fns`: one list each.
 
-    Each is first called `warmup` times untimed (so compilation and first-touch allocation are never timed);
+    Each is first called `warmup` times untimed (so compilation and first-touch allocation are never timed),
+    and every timed call follows one untimed lead-in call of the same function;
     the garbage collector runs once after the warm-up and is off during each timed call, as in `timeit`
     (a full collection per call would cost more than a small call: the heap holds torch's and Numba's objects).
     """
@@ -22,6 +27,7 @@ def time_interleaved(fns, repeats, warmup=1):
     times = [[] for _ in fns]
     for _ in range(repeats):
         for fn, ts in zip(fns, times):
+            fn()
             gc.disable()
             try:
                 start = time.perf_counter()

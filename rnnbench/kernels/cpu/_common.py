@@ -74,7 +74,7 @@ _blas = ThreadpoolController().select(user_api="blas")
 
 
 def run_blocks(kernel, B, *args):
-    """Call kernel(lo, hi, *args) on fixed contiguous blocks of the B batch rows, one per thread.
+    """Call kernel(lo, hi, *args) on fixed contiguous blocks of range(B) (the batch rows), one per thread.
 
     The thread count is numba's (NUMBA_NUM_THREADS / numba.set_num_threads); the kernels release the GIL.
     A single block keeps BLAS's own threads: then they are the only parallelism.
@@ -131,6 +131,12 @@ def pack_backward(p):
     return pack(np.concatenate([w_hh, w_ih], axis=1), [(H, 0, G), (I, 0, G)]), padded(H, w_hh.dtype)
 
 
+def _transposed_products(lo, hi, products):
+    # rows lo:hi of every out = a.T @ b, for (a, b, out) in products: a (N, G), b (N, K), out (G, K)
+    for a, b, out in products:
+        np.matmul(a[:, lo:hi].T, b, out=out[lo:hi])
+
+
 def weight_grads(p, x, h0, out, dxp, dhp):
     """Whole-sequence GEMMs for the PyTorch parameter grads.
 
@@ -138,6 +144,8 @@ def weight_grads(p, x, h0, out, dxp, dhp):
     recurrent and input pre-activations get the same gradient). The state entering step t is h0 or
     out[t-1]: where they differ (padded rows) dhp is zero. The operands are laid side by side as
     z = [h_prev | 1 | x] so each weight and bias grad comes from one pass over the large gradient array.
+    The rows of the grads are split over our threads, each running a single-threaded BLAS: BLAS's own
+    workers would keep spinning after the call and slow the next forward's threads by up to 2x.
     """
     T, B, I = x.shape
     H = h0.shape[1]
@@ -148,12 +156,15 @@ def weight_grads(p, x, h0, out, dxp, dhp):
     z[:, :, H + 1:] = x
     z = z.reshape(T * B, -1)
     fx = dxp.reshape(T * B, -1)
+    G = fx.shape[1]
     if dhp is dxp:
-        w_h = w_x = fx.T @ z                                  # (G*H, H + 1 + I)
+        w_h = w_x = np.empty((G, H + 1 + I), x.dtype)
+        products = [(fx, z, w_h)]
         w_x = w_x[:, H:]
     else:
-        w_h = dhp.reshape(T * B, -1).T @ z[:, :H + 1]
-        w_x = fx.T @ z[:, H:]
+        w_h, w_x = np.empty((G, H + 1), x.dtype), np.empty((G, 1 + I), x.dtype)
+        products = [(dhp.reshape(T * B, -1), z[:, :H + 1], w_h), (fx, z[:, H:], w_x)]
+    run_blocks(_transposed_products, G, products)
     return {
         "weight_ih": np.ascontiguousarray(w_x[:, 1:]),
         "weight_hh": np.ascontiguousarray(w_h[:, :H]),
