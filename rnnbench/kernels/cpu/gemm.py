@@ -53,7 +53,7 @@ def pack(w, sections=None):
     return np.ascontiguousarray(wp.reshape(K, -1, nr).transpose(1, 0, 2)), np.array(ranges, np.int64)
 
 
-def _tile_intrinsic(rows):
+def _tile_intrinsic(rows, splits):
     """An intrinsic tile(a, ar, wp, p, k0, k1, c, cr):
     c[cr:cr+rows, p*NR:(p+1)*NR] = a[ar:ar+rows, k0:k1] @ wp[p, k0:k1]."""
 
@@ -87,21 +87,38 @@ def _tile_intrinsic(rows):
             ldc = cgutils.unpack_tuple(builder, C.shape, 2)[1]
             zero = ir.Constant(vty, [0.0] * lanes)
             splat = ir.Constant(ir.VectorType(ir.IntType(32), lanes), [0] * lanes)
-            # allocas in the entry block: LLVM's mem2reg turns them into registers
-            accs = [cgutils.alloca_once_value(builder, zero) for _ in range(rows * PANEL_VECTORS)]
+            # allocas in the entry block: LLVM's mem2reg turns them into registers. splits > 1 gives each
+            # of `splits` interleaved k-phases its own accumulators (summed at the end in a fixed order):
+            # a single row has too few independent FMA chains to hide the FMA latency otherwise
+            accs = [[cgutils.alloca_once_value(builder, zero) for _ in range(rows * PANEL_VECTORS)]
+                    for _ in range(splits)]
             a_rows = [builder.gep(A.data, [builder.mul(builder.add(ar_v, const(r)), K)]) for r in range(rows)]
             panel = builder.gep(W.data, [builder.mul(builder.mul(p_v, K), const(nr))])
-            with cgutils.for_range(builder, k1_v, start=k0_v) as loop:
-                row = builder.gep(panel, [builder.mul(loop.index, const(nr))])
+
+            def step(k, acc):
+                row = builder.gep(panel, [builder.mul(k, const(nr))])
                 ws = [builder.load(builder.bitcast(builder.gep(row, [const(lanes * v)]), vty.as_pointer()), align=1)
                       for v in range(PANEL_VECTORS)]
                 for r in range(rows):
-                    s = builder.load(builder.gep(a_rows[r], [loop.index]))
+                    s = builder.load(builder.gep(a_rows[r], [k]))
                     s = builder.shuffle_vector(builder.insert_element(zero, s, ir.Constant(ir.IntType(32), 0)),
                                                zero, splat)
                     for v in range(PANEL_VECTORS):
-                        acc = accs[r * PANEL_VECTORS + v]
-                        builder.store(builder.call(fma, [s, ws[v], builder.load(acc)]), acc)
+                        builder.store(builder.call(fma, [s, ws[v], builder.load(acc[r * PANEL_VECTORS + v])]),
+                                      acc[r * PANEL_VECTORS + v])
+
+            k_main = builder.sub(k1_v, builder.srem(builder.sub(k1_v, k0_v), const(splits)))
+            with cgutils.for_range_slice(builder, k0_v, k_main, const(splits), intp=intp) as (k, _):
+                for u in range(splits):
+                    step(builder.add(k, const(u)), accs[u])
+            with cgutils.for_range(builder, k1_v, start=k_main) as loop:
+                step(loop.index, accs[0])
+            while len(accs) > 1:     # pairwise: (a0 + a1) + (a2 + a3)
+                for first, second in zip(accs[::2], accs[1::2]):
+                    for x, y in zip(first, second):
+                        builder.store(builder.fadd(builder.load(x), builder.load(y)), x)
+                accs = accs[::2]
+            accs = accs[0]
             for r in range(rows):
                 out = builder.gep(C.data, [builder.add(builder.mul(builder.add(cr_v, const(r)), ldc),
                                                        builder.mul(p_v, const(nr)))])
@@ -115,8 +132,8 @@ def _tile_intrinsic(rows):
     return tile
 
 
-_tile_mr = _tile_intrinsic(MR)
-_tile_1 = _tile_intrinsic(1)
+_tile_mr = _tile_intrinsic(MR, 1)
+_tile_1 = _tile_intrinsic(1, 4)
 
 
 @njit(inline="always")
