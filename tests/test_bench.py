@@ -18,7 +18,7 @@ from rnnbench.cli import main
 from rnnbench.network import RNN
 
 META_KEYS = {"cpu", "cores", "threads", "python", "numpy", "numba", "torch", "dtype", "date", "sgemm_gflops",
-             "njit_dot_gflops"}
+             "njit_dot_gflops", "packed_gemm_gflops"}
 ROW_KEYS = {"cell", "backend", "against", "T", "B", "I", "H", "dtype", "threads", "pass", "time_s",
             "against_time_s", "ratio", "gflops", "repeats"}
 # matrix-product FLOP of one layer on (T, B, I) = (5, 2, 3), H = 4, written out from the definition:
@@ -46,7 +46,7 @@ def test_bench_writes_table_csv_and_json(bench_run):
     doc = json.loads((out / "bench.json").read_text(), parse_constant=lambda c: pytest.fail(f"JSON has {c}"))
     meta, rows = doc["meta"], doc["rows"]
     assert META_KEYS <= set(meta) and meta["threads"] == 1 and meta["dtype"] == "float32"
-    assert meta["sgemm_gflops"] > 0 and meta["njit_dot_gflops"] > 0
+    assert meta["sgemm_gflops"] > 0 and meta["njit_dot_gflops"] > 0 and meta["packed_gemm_gflops"] > 0
     assert len(rows) == 4 * 2 * 2                       # cells x passes x backends
     assert {(r["cell"], r["pass"], r["backend"]) for r in rows} == {
         (c, p, b) for c in FLOP for p in ("forward", "forward+backward") for b in ("reference", "cpu")}

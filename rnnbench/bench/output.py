@@ -21,8 +21,9 @@ def format_table(rows, meta):
         f"# {meta['cpu']}, {meta['cores']} cores, {meta['threads']} threads, {meta['dtype']}; "
         f"numpy {meta['numpy']}, numba {meta['numba']}, torch {meta['torch']}, python {meta['python']}",
         f"# GEMM {'x'.join(map(str, meta['gemm_shape']))}: np.dot float32 {meta['sgemm_gflops']:.1f} GFLOP/s, "
-        f"np.dot in @njit {meta['njit_dot_gflops']:.1f} GFLOP/s (best of {meta['gemm_repeats']} calls); "
-        f"%peak = GFLOP/s / the better {meta['dtype']} GEMM ({meta['peak_gflops']:.1f}); "
+        f"np.dot in @njit {meta['njit_dot_gflops']:.1f}, rnnbench's packed kernel {meta['packed_gemm_gflops']:.1f} "
+        f"GFLOP/s (best of {meta['gemm_repeats']} calls); "
+        f"%peak = GFLOP/s / the best {meta['dtype']} GEMM ({meta['peak_gflops']:.1f}); "
         "ratio = time / against time (< 1: rnnbench faster)",
     ]
     head = ("cell", "T,B,I,H", "pass", "backend", "time ms", "against", "against ms", "ratio", "GFLOP/s",

@@ -52,10 +52,10 @@ def run_bench(cells=tuple(CELLS), shapes=DEFAULT_SHAPES, backends=("cpu",), agai
         if meta["loadavg_1min"] is not None and meta["loadavg_1min"] > meta["cores"]:
             say(f"WARNING: load average {meta['loadavg_1min']:.1f} on {meta['cores']} cores: other work "
                 "competes with the threads timed here; expect noisy times")
-        meta["sgemm_gflops"], meta["njit_dot_gflops"] = gemm_gflops("float32")
-        # the roofline for %peak: the better of the two GEMM rates, in the run's dtype
+        meta["sgemm_gflops"], meta["njit_dot_gflops"], meta["packed_gemm_gflops"] = gemm_gflops("float32")
+        # the roofline for %peak: the best of the three GEMM rates, in the run's dtype
         meta["peak_gflops"] = max(gemm_gflops(dtype) if dtype != "float32" else
-                                  (meta["sgemm_gflops"], meta["njit_dot_gflops"]))
+                                  (meta["sgemm_gflops"], meta["njit_dot_gflops"], meta["packed_gemm_gflops"]))
         meta.update(gemm_shape=list(GEMM_SHAPE), gemm_repeats=GEMM_REPEATS, repeats=repeats, warmup=warmup)
         total, done = len(shapes) * len(cells) * len(passes), 0
         for T, B, I, H in shapes:

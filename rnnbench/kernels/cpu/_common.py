@@ -7,14 +7,13 @@ Speed rests on three things here:
 - Batch rows are independent through time, so `run_blocks` gives each thread a fixed block of rows for
   the whole sequence: no synchronization per step. Cross-row sums (norms, peephole grads) are kept per
   row and reduced afterwards in a fixed order, so results are bitwise identical run after run.
-- The recurrent product of each block goes through SciPy's BLAS (np.dot in @njit), held to one thread
-  while the blocks run so BLAS threads and ours do not oversubscribe the cores.
+- The per-step products run in kernels.cpu.gemm's packed-weight micro-kernel, not BLAS. The whole-sequence
+  weight-gradient GEMMs use NumPy's BLAS held to one thread per block (see weight_grads).
 """
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
-import scipy.linalg.cython_blas  # noqa: F401  (load the BLAS that np.dot in @njit calls, so it can be limited)
 from numba import njit, types
 from numba.extending import overload
 from threadpoolctl import ThreadpoolController
@@ -77,7 +76,8 @@ def run_blocks(kernel, B, *args):
     """Call kernel(lo, hi, *args) on fixed contiguous blocks of range(B) (the batch rows), one per thread.
 
     The thread count is numba's (NUMBA_NUM_THREADS / numba.set_num_threads); the kernels release the GIL.
-    A single block keeps BLAS's own threads: then they are the only parallelism.
+    BLAS is held to one thread while the blocks run, so BLAS threads and ours do not oversubscribe the
+    cores; a single block keeps BLAS's own threads: then they are the only parallelism.
     """
     global _pool
     n = max(1, min(numba.get_num_threads(), B))
