@@ -31,7 +31,7 @@ from rnnbench.errors import InputError
 
 # Bump when a change to kernels, tasks or training changes the numbers a config produces: old runs then
 # keep their ids and new ones get fresh ids instead of being mistaken for finished.
-RESULTS_VERSION = 1
+RESULTS_VERSION = 2    # 2: fused [x_t | h_{t-1}] product and packed micro-kernel (new rounding)
 
 FINISHED = ("done", "diverged")
 HEARTBEAT_S = 5.0        # how often a running run touches its lock

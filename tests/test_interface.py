@@ -90,3 +90,17 @@ def test_inputs_are_not_modified(backend):
     out = m.forward(case.x, h0=(case.h0, case.c0), lengths=case.lengths)
     m.backward(out, case.dy, case.dh_n, case.dc_n)
     assert all(np.array_equal(arrays[k], v) for k, v in before.items())
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm", "peephole"])
+def test_inference_forward_gives_the_same_results_and_no_backward(backend, cell):
+    rng = np.random.default_rng(4)
+    T, B = 6, 3
+    m = rnnbench.RNN(cell, input_size=I, hidden_size=H, num_layers=L, backend=backend, dtype="float64", seed=2)
+    x = rng.standard_normal((T, B, I))
+    lengths = np.array([6, 2, 4])
+    train, infer = m.forward(x, lengths=lengths), m.forward(x, lengths=lengths, grad=False)
+    for a, b in [(train.output, infer.output), (train.h_n, infer.h_n), (train.c_n, infer.c_n)]:
+        assert (a is None and b is None) or np.array_equal(a, b)
+    with pytest.raises(rnnbench.InputError, match="grad=True"):
+        m.backward(infer, np.ones((T, B, H)))

@@ -1,0 +1,45 @@
+"""The CPU kernels' packed-weight product (kernels.cpu.gemm) against NumPy in float64: every tile path
+(4-row tiles, leftover single rows), row offsets, padded columns, and sections with their own k ranges."""
+import numpy as np
+import pytest
+from numba import njit
+
+from rnnbench.kernels.cpu.gemm import matmul_rows, pack, padded, panel_width, width
+
+
+@njit(cache=False)
+def product(a, lo, hi, w, c):
+    matmul_rows(a, lo, hi, w, c)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("M,K,N,lo,hi", [(9, 7, 33, 0, 9), (12, 130, 512, 3, 12), (1, 1, 1, 0, 1),
+                                        (6, 20, 17, 5, 6), (40, 65, 8, 1, 39)])
+def test_matches_numpy(dtype, M, K, N, lo, hi):
+    rng = np.random.default_rng(M * K + N)
+    a, w = rng.standard_normal((M, K)).astype(dtype), rng.standard_normal((K, N)).astype(dtype)
+    packed = pack(w)
+    assert width(packed) == padded(N, dtype) and width(packed) % panel_width(dtype) == 0
+    c = np.full((hi - lo + 1, width(packed)), np.nan, dtype)
+    product(a, lo, hi, packed, c)
+    want = a[lo:hi].astype(np.float64) @ w.astype(np.float64)
+    tol = 1e-13 if dtype == "float64" else 1e-5
+    assert np.max(np.abs(c[:hi - lo, :N] - want)) <= tol * max(1.0, np.max(np.abs(want))) * np.sqrt(K)
+    assert np.all(c[:hi - lo, N:] == 0)             # zero-padded panels
+    assert np.all(np.isnan(c[hi - lo]))              # nothing written past hi - lo rows
+
+
+def test_sections_restrict_k_and_start_on_panels():
+    rng = np.random.default_rng(0)
+    K1, K2, n1, n2, n3 = 3, 5, 7, 4, 18
+    K = K1 + K2
+    a = rng.standard_normal((6, K))
+    w = rng.standard_normal((K, n1 + n2 + n3))
+    packed = pack(w, [(n1, 0, K), (n2, 0, K1), (n3, K1, K)])
+    c = np.empty((6, width(packed)))
+    product(a, 0, 6, packed, c)
+    o2 = padded(n1, w.dtype)
+    o3 = o2 + padded(n2, w.dtype)
+    np.testing.assert_allclose(c[:, :n1], a @ w[:, :n1], rtol=1e-13)
+    np.testing.assert_allclose(c[:, o2:o2 + n2], a[:, :K1] @ w[:K1, n1:n1 + n2], rtol=1e-13)
+    np.testing.assert_allclose(c[:, o3:o3 + n3], a[:, K1:] @ w[K1:, n1 + n2:], rtol=1e-13)
