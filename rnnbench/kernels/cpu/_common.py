@@ -72,26 +72,27 @@ _pool = None
 _blas = ThreadpoolController().select(user_api="blas")
 
 
-def run_blocks(kernel, B, *args):
+def run_blocks(kernel, B, *args, min_block=1):
     """Call kernel(lo, hi, *args) on fixed contiguous blocks of range(B) (the batch rows), one per thread.
 
-    The thread count is numba's (NUMBA_NUM_THREADS / numba.set_num_threads); the kernels release the GIL.
-    BLAS is held to one thread while the blocks run, so BLAS threads and ours do not oversubscribe the
-    cores; a single block keeps BLAS's own threads: then they are the only parallelism.
+    The thread count is numba's (NUMBA_NUM_THREADS / numba.set_num_threads), fewer where a block would hold
+    fewer than min_block items (handing work to a thread costs ~0.1 ms); the kernels release the GIL.
+    BLAS is held to one thread throughout: its own workers would oversubscribe the cores while ours run,
+    and after a call they spin for a while, slowing whatever runs next.
     """
     global _pool
-    n = max(1, min(numba.get_num_threads(), B))
-    if n == 1:
-        kernel(0, B, *args)
-        return
-    bounds = [B * k // n for k in range(n + 1)]
-    if _pool is None or _pool._max_workers < n:
-        _pool = ThreadPoolExecutor(n)
+    n = max(1, min(numba.get_num_threads(), B // min_block))
     libs = _blas.lib_controllers
     old = [lib.get_num_threads() for lib in libs]
     for lib in libs:    # direct calls: threadpoolctl's limit() context costs ~0.1 ms per use
         lib.set_num_threads(1)
     try:
+        if n == 1:
+            kernel(0, B, *args)
+            return
+        bounds = [B * k // n for k in range(n + 1)]
+        if _pool is None or _pool._max_workers < n:
+            _pool = ThreadPoolExecutor(n)
         for f in [_pool.submit(kernel, bounds[k], bounds[k + 1], *args) for k in range(n)]:
             f.result()
     finally:
@@ -131,6 +132,9 @@ def pack_backward(p):
     return pack(np.concatenate([w_hh, w_ih], axis=1), [(H, 0, G), (I, 0, G)]), padded(H, w_hh.dtype)
 
 
+MIN_BLOCK_FLOP = 2_000_000   # per thread: below this a weight-grad GEMM runs on the calling thread alone
+
+
 def _transposed_products(lo, hi, products):
     # rows lo:hi of every out = a.T @ b, for (a, b, out) in products: a (N, G), b (N, K), out (G, K)
     for a, b, out in products:
@@ -164,7 +168,7 @@ def weight_grads(p, x, h0, out, dxp, dhp):
     else:
         w_h, w_x = np.empty((G, H + 1), x.dtype), np.empty((G, 1 + I), x.dtype)
         products = [(dhp.reshape(T * B, -1), z[:, :H + 1], w_h), (fx, z[:, H:], w_x)]
-    run_blocks(_transposed_products, G, products)
+    run_blocks(_transposed_products, G, products, min_block=max(1, MIN_BLOCK_FLOP // (T * B * z.shape[1])))
     return {
         "weight_ih": np.ascontiguousarray(w_x[:, 1:]),
         "weight_hh": np.ascontiguousarray(w_h[:, :H]),

@@ -42,15 +42,18 @@ def pack(w, sections=None):
     K, N = w.shape
     nr = panel_width(w.dtype)
     sections = sections or [(N, 0, K)]
-    parts, ranges, col = [], [], 0
+    P = sum(padded(n, w.dtype) for n, _, _ in sections) // nr
+    wp = np.zeros((P, K, nr), w.dtype)
+    ranges = np.empty((P, 2), np.int64)
+    p = col = 0
     for n, k0, k1 in sections:
-        part = np.zeros((K, padded(n, w.dtype)), w.dtype)
-        part[k0:k1, :n] = w[k0:k1, col:col + n]
-        parts.append(part)
-        ranges += [(k0, k1)] * (part.shape[1] // nr)
+        for c0 in range(0, n, nr):
+            m = min(nr, n - c0)
+            wp[p, k0:k1, :m] = w[k0:k1, col + c0:col + c0 + m]
+            ranges[p] = k0, k1
+            p += 1
         col += n
-    wp = np.concatenate(parts, axis=1)
-    return np.ascontiguousarray(wp.reshape(K, -1, nr).transpose(1, 0, 2)), np.array(ranges, np.int64)
+    return wp, ranges
 
 
 def _tile_intrinsic(rows, splits):
