@@ -18,8 +18,8 @@ def forward_layer(cell, act, p, x, h0, c0, lengths, keep=True):
 
 def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn):
     x, h0, c0, lengths, saved = fwd.cache
-    dxp, dhp, dx, dh0, dc0, h_norms, c_norms, extra = KERNELS[cell.name].backward(
+    da, dxn, dx, dh0, dc0, h_norms, c_norms, extra = KERNELS[cell.name].backward(
         p, fwd.output, h0, c0, lengths, saved, act == "relu", d_out, d_hn, d_cn)
-    grads = weight_grads(p, x, h0, fwd.output, dxp, dhp)
+    grads = weight_grads(p, x, h0, fwd.output, da, dxn)
     grads.update(extra)
     return LayerGrads(grads, dx, dh0, dc0, h_norms, c_norms)

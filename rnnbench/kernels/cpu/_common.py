@@ -141,13 +141,14 @@ def _transposed_products(lo, hi, products):
         np.matmul(a[:, lo:hi].T, b, out=out[lo:hi])
 
 
-def weight_grads(p, x, h0, out, dxp, dhp):
+def weight_grads(p, x, h0, out, da, dxn=None):
     """Whole-sequence GEMMs for the PyTorch parameter grads.
 
-    x: (T, B, I); h0: (B, H); out: (T, B, H); dxp, dhp: (T, B, G*H) (the same array when the cell's
-    recurrent and input pre-activations get the same gradient). The state entering step t is h0 or
-    out[t-1]: where they differ (padded rows) dhp is zero. The operands are laid side by side as
-    z = [h_prev | 1 | x] so each weight and bias grad comes from one pass over the large gradient array.
+    x: (T, B, I); h0: (B, H); out: (T, B, H); da: (T, B, G*H) dL/d(pre-activations), the same for the
+    input and the recurrent side except the GRU's n gate, whose input-side grads are dxn (T, B, H) (None for
+    the other cells). The state entering step t is h0 or out[t-1]: where they differ (padded rows) da is
+    zero. The operands are laid side by side as z = [h_prev | 1 | x] so every weight and bias grad comes from
+    one pass over the large gradient array.
     The rows of the grads are split over our threads, each running a single-threaded BLAS: BLAS's own
     workers would keep spinning after the call and slow the next forward's threads by up to 2x.
     """
@@ -159,16 +160,15 @@ def weight_grads(p, x, h0, out, dxp, dhp):
     z[:, :, H] = 1
     z[:, :, H + 1:] = x
     z = z.reshape(T * B, -1)
-    fx = dxp.reshape(T * B, -1)
-    G = fx.shape[1]
-    if dhp is dxp:
-        w_h = w_x = np.empty((G, H + 1 + I), x.dtype)
-        products = [(fx, z, w_h)]
-        w_x = w_x[:, H:]
-    else:
-        w_h, w_x = np.empty((G, H + 1), x.dtype), np.empty((G, 1 + I), x.dtype)
-        products = [(dhp.reshape(T * B, -1), z[:, :H + 1], w_h), (fx, z[:, H:], w_x)]
-    run_blocks(_transposed_products, G, products, min_block=max(1, MIN_BLOCK_FLOP // (T * B * z.shape[1])))
+    G = da.shape[2]
+    w_h = np.empty((G, H + 1 + I), x.dtype)
+    run_blocks(_transposed_products, G, [(da.reshape(T * B, G), z, w_h)],
+               min_block=max(1, MIN_BLOCK_FLOP // (T * B * z.shape[1])))
+    w_x = w_h[:, H:]
+    if dxn is not None:
+        w_x = w_x.copy()
+        run_blocks(_transposed_products, H, [(dxn.reshape(T * B, H), z[:, H:], w_x[2 * H:])],
+                   min_block=max(1, MIN_BLOCK_FLOP // (T * B * (1 + I))))
     return {
         "weight_ih": np.ascontiguousarray(w_x[:, 1:]),
         "weight_hh": np.ascontiguousarray(w_h[:, :H]),

@@ -64,22 +64,23 @@ def pack_weights(p):
 
 
 @njit(**KERNEL)
-def gru_backward(lo, hi, w_hh, w_ih, h0, out, gates, hpn, lengths, d_out, dh, dxp, dhp, dx, h_sq):
+def gru_backward(lo, hi, w_hh, w_ih, h0, out, gates, hpn, lengths, d_out, dh, dhp, dxn, dx, h_sq):
     # w_hh, w_ih = pack(W_hh), pack(W_ih); h0: (B, H); out: (T, B, H); gates: (T, B, 3H) (r, z, n)
     # hpn: (T, B, H); lengths: (B,); d_out: (T, B, H); dh: (B, H) in dL/dh_n, out dL/dh0
-    # written for rows lo:hi: dxp, dhp (T, B, 3H) dL/d(input, recurrent pre-activations); dx (T, B, I);
-    # h_sq (T, B)
+    # written for rows lo:hi: dhp (T, B, 3H) dL/d(recurrent pre-activations); dxn (T, B, H) the n gate's
+    # dL/d(input pre-activation) (for r and z it equals dhp's); dx (T, B, I); h_sq (T, B)
     T, _, H = out.shape
     zero = out.dtype.type(0)
     one = out.dtype.type(1)
     I = dx.shape[2]
     dh_prev = np.empty((hi - lo, width(w_hh)), out.dtype)
     dx_t = np.empty((hi - lo, width(w_ih)), out.dtype)
+    dxs = np.empty((hi - lo, 3 * H), out.dtype)     # this step's input-side grads: only its n part is kept
     for t in range(T - 1, -1, -1):
         hprev = h0 if t == 0 else out[t - 1]
         for b in range(lo, hi):
             d = dh[b]
-            dxr = dxp[t, b]
+            dxr = dxs[b - lo]
             dr = dhp[t, b]
             if t < lengths[b]:
                 g = gates[t, b]
@@ -103,9 +104,10 @@ def gru_backward(lo, hi, w_hh, w_ih, h0, out, gates, hpn, lengths, d_out, dh, dx
             else:
                 dxr[:] = zero
                 dr[:] = zero
+            dxn[t, b] = dxr[2 * H:]
             h_sq[t, b] = sq_row(d)
         matmul_rows(dhp[t], lo, hi, w_hh, dh_prev)
-        matmul_rows(dxp[t], lo, hi, w_ih, dx_t)
+        matmul_rows(dxs, 0, hi - lo, w_ih, dx_t)
         for b in range(lo, hi):
             dx[t, b] = dx_t[b - lo, :I]
             if t < lengths[b]:
@@ -131,14 +133,14 @@ def forward(p, x, h0, c0, lengths, relu, keep):
 
 
 def backward(p, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
-    """Returns (dxp, dhp, dx, dh0, dc0, h_norms, c_norms, extra grads)."""
+    """Returns (da, dxn, dx, dh0, dc0, h_norms, c_norms, extra grads): da = dhp."""
     gates, hpn = saved
-    T, B, _ = out.shape
+    T, B, H = out.shape
     dh = d_hn.copy()
-    dxp = np.empty_like(gates)
     dhp = np.empty_like(gates)
+    dxn = np.empty_like(out)
     h_sq = np.empty((T, B))
     dx = np.empty((T, B, p["weight_ih"].shape[1]), out.dtype)
     run_blocks(gru_backward, B, pack(p["weight_hh"]), pack(p["weight_ih"]), h0, out, gates, hpn, lengths, d_out, dh,
-               dxp, dhp, dx, h_sq)
-    return dxp, dhp, dx, dh, None, norms(h_sq).astype(out.dtype), None, {}
+               dhp, dxn, dx, h_sq)
+    return dhp, dxn, dx, dh, None, norms(h_sq).astype(out.dtype), None, {}

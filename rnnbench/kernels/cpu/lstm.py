@@ -142,7 +142,7 @@ def forward(p, x, h0, c0, lengths, relu, keep):
 
 
 def backward(p, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
-    """Returns (dxp, dhp, dx, dh0, dc0, h_norms, c_norms, extra grads)."""
+    """Returns (da, dxn, dx, dh0, dc0, h_norms, c_norms, extra grads): dxn None, see weight_grads."""
     T, B, H = out.shape
     dh, dc = d_hn.copy(), d_cn.copy()          # the kernel updates them in place
     da = np.empty((T, B, 4 * H), out.dtype)
@@ -153,4 +153,4 @@ def backward(p, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
     run_blocks(lstm_backward, B, *pack_backward(p), w_p, peep, c0, *saved, lengths, d_out, dh, dc, da, dx, h_sq,
                c_sq, dw_p)
     grads = {"weight_peephole": dw_p.sum(0).astype(out.dtype)} if peep else {}
-    return da, da, dx, dh, dc, norms(h_sq).astype(out.dtype), norms(c_sq).astype(out.dtype), grads
+    return da, None, dx, dh, dc, norms(h_sq).astype(out.dtype), norms(c_sq).astype(out.dtype), grads

@@ -85,11 +85,11 @@ def forward(p, x, h0, c0, lengths, relu, keep):
 
 
 def backward(p, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
-    """Returns (dxp, dhp, dx, dh0, dc0, h_norms, c_norms, extra grads)."""
+    """Returns (da, dxn, dx, dh0, dc0, h_norms, c_norms, extra grads): dxn None, see weight_grads."""
     T, B, _ = out.shape
     dh = d_hn.copy()
     dpre = np.empty_like(out)
     dx = np.empty((T, B, p["weight_ih"].shape[1]), out.dtype)
     h_sq = np.empty((T, B))
     run_blocks(rnn_backward, B, *pack_backward(p), out, lengths, relu, d_out, dh, dpre, dx, h_sq)
-    return dpre, dpre, dx, dh, None, norms(h_sq).astype(out.dtype), None, {}
+    return dpre, None, dx, dh, None, norms(h_sq).astype(out.dtype), None, {}
