@@ -56,9 +56,10 @@ class Model:
             self.head[key] = np.ascontiguousarray(value, dtype=self.dtype)
         self.rnn.load_state_dict({k: v for k, v in state_dict.items() if k not in self.head})
 
-    def forward(self, x, lengths=None):
-        """x: (T, B, I); lengths: (B,) or None. Returns (y, fwd) with y (B, O) or (T, B, O)."""
-        fwd = self.rnn.forward(x, lengths=lengths)
+    def forward(self, x, lengths=None, grad=True):
+        """x: (T, B, I); lengths: (B,) or None. Returns (y, fwd) with y (B, O) or (T, B, O).
+        grad=False: evaluation only (nothing kept for backward)."""
+        fwd = self.rnn.forward(x, lengths=lengths, grad=grad)
         h = fwd.h_n[-1] if self.readout == "last" else fwd.output     # (B, H) or (T, B, H)
         return h @ self.head["readout.weight"].T + self.head["readout.bias"], fwd
 

@@ -27,7 +27,7 @@ from rnnbench.model import Model
 from rnnbench.optim import clip, global_norm, make_optimizer
 from rnnbench.tasks import make_task
 
-EVAL_ELEMENTS = 50_000   # test sequences per forward pass x T: bounds the memory of the cached forward
+EVAL_ELEMENTS = 50_000   # test sequences per forward pass x T: bounds the memory of the outputs
 
 
 class TrainResult(NamedTuple):
@@ -91,7 +91,7 @@ def evaluate(task, model, test):
     preds, loss = [], 0.0
     for start in range(0, n, chunk):
         part = task.take(test, start, min(start + chunk, n))
-        y, _ = model.forward(part.x, part.lengths)
+        y, _ = model.forward(part.x, part.lengths, grad=False)
         loss += LOSSES[task.loss](y, part.target)[0] * part.x.shape[1]
         preds.append(y)
     pred = np.concatenate(preds, axis=1 if task.readout == "all" else 0)
