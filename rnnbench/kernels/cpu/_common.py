@@ -9,6 +9,8 @@ Speed rests on three things here:
   row and reduced afterwards in a fixed order, so results are bitwise identical run after run.
 - The per-step products run in kernels.cpu.gemm's packed-weight micro-kernel, not BLAS. The whole-sequence
   weight-gradient GEMMs use NumPy's BLAS held to one thread per block (see weight_grads).
+- Gradient norms are rescaled where a plain sum of squares would underflow (row_norm, norms), so float64
+  curves stay exact down to ~1e-308.
 """
 from concurrent.futures import ThreadPoolExecutor
 
@@ -100,18 +102,48 @@ def run_blocks(kernel, B, *args, min_block=1):
             lib.set_num_threads(k)
 
 
+# a float64 sum of squares in [SAFE_LO, SAFE_HI] lost nothing to underflow or overflow (every square that
+# underflowed is below eps of it); outside, row_norm rescales by the largest entry
+SAFE_LO, SAFE_HI = 2.0 ** -960, 2.0 ** 960
+
+
 @njit(inline="always")
-def sq_row(a):
-    # a: (H,) -> sum of squares in float64
+def row_norm(a):
+    # a: (H,) -> ||a||_2 in float64, right from ~1e-308 (float64) up: a plain sum of squares reads 0 once
+    # entries fall below ~1e-154, the depths a vanishing-gradient curve reaches
     s = 0.0
     for j in range(a.shape[0]):
-        s += a[j] * a[j]
-    return s
+        v = np.float64(a[j])
+        s += v * v
+    if SAFE_LO <= s <= SAFE_HI:
+        return np.sqrt(s)
+    return scaled_norm(a)
+
+
+@njit
+def scaled_norm(a):
+    # a: (H,) -> max|a_j| * ||a / max|a_j|||, the way LAPACK's nrm2 avoids underflow; NaN and inf pass through
+    m = 0.0
+    for j in range(a.shape[0]):
+        v = abs(np.float64(a[j]))
+        if v > m or v != v:
+            m = v
+    if m == 0.0 or m != m or m == np.inf:
+        return m
+    s = 0.0
+    for j in range(a.shape[0]):
+        v = np.float64(a[j]) / m
+        s += v * v
+    return m * np.sqrt(s)
 
 
 def norms(parts):
-    """parts: (T, B) per-row squared sums (float64) -> (T,) Frobenius norms, summed in a fixed order."""
-    return np.sqrt(parts.sum(1))
+    """parts: (T, B) per-row norms (float64, from row_norm) -> (T,) Frobenius norms, combined in a fixed
+    order and scaled by each step's largest row norm so tiny norms do not underflow when squared."""
+    top = parts.max(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scaled = top * np.sqrt(((parts / top[:, None]) ** 2).sum(1))
+    return np.where((top == 0) | ~np.isfinite(top), top, scaled)
 
 
 # ---- whole-sequence GEMMs ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ for the backward.
 import numpy as np
 from numba import njit
 
-from rnnbench.kernels.cpu._common import KERNEL, norms, run_blocks, sigmoid, sq_row, stacked_weights, tanh
+from rnnbench.kernels.cpu._common import KERNEL, norms, run_blocks, sigmoid, row_norm, stacked_weights, tanh
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, padded, width
 
 
@@ -64,11 +64,11 @@ def pack_weights(p):
 
 
 @njit(**KERNEL)
-def gru_backward(lo, hi, w_hh, w_ih, h0, out, gates, hpn, lengths, d_out, dh, dhp, dxn, dx, h_sq):
+def gru_backward(lo, hi, w_hh, w_ih, h0, out, gates, hpn, lengths, d_out, dh, dhp, dxn, dx, h_rn):
     # w_hh, w_ih = pack(W_hh), pack(W_ih); h0: (B, H); out: (T, B, H); gates: (T, B, 3H) (r, z, n)
     # hpn: (T, B, H); lengths: (B,); d_out: (T, B, H); dh: (B, H) in dL/dh_n, out dL/dh0
     # written for rows lo:hi: dhp (T, B, 3H) dL/d(recurrent pre-activations); dxn (T, B, H) the n gate's
-    # dL/d(input pre-activation) (for r and z it equals dhp's); dx (T, B, I); h_sq (T, B)
+    # dL/d(input pre-activation) (for r and z it equals dhp's); dx (T, B, I); h_rn (T, B)
     T, _, H = out.shape
     zero = out.dtype.type(0)
     one = out.dtype.type(1)
@@ -105,7 +105,7 @@ def gru_backward(lo, hi, w_hh, w_ih, h0, out, gates, hpn, lengths, d_out, dh, dh
                 dxr[:] = zero
                 dr[:] = zero
             dxn[t, b] = dxr[2 * H:]
-            h_sq[t, b] = sq_row(d)
+            h_rn[t, b] = row_norm(d)
         matmul_rows(dhp[t], lo, hi, w_hh, dh_prev)
         matmul_rows(dxs, 0, hi - lo, w_ih, dx_t)
         for b in range(lo, hi):
@@ -139,8 +139,8 @@ def backward(p, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
     dh = d_hn.copy()
     dhp = np.empty_like(gates)
     dxn = np.empty_like(out)
-    h_sq = np.empty((T, B))
+    h_rn = np.empty((T, B))
     dx = np.empty((T, B, p["weight_ih"].shape[1]), out.dtype)
     run_blocks(gru_backward, B, pack(p["weight_hh"]), pack(p["weight_ih"]), h0, out, gates, hpn, lengths, d_out, dh,
-               dhp, dxn, dx, h_sq)
-    return dhp, dxn, dx, dh, None, norms(h_sq).astype(out.dtype), None, {}
+               dhp, dxn, dx, h_rn)
+    return dhp, dxn, dx, dh, None, norms(h_rn).astype(out.dtype), None, {}

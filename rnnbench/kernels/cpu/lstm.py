@@ -12,7 +12,7 @@ backward.
 import numpy as np
 from numba import njit
 
-from rnnbench.kernels.cpu._common import KERNEL, norms, pack_backward, run_blocks, sigmoid, sq_row, stacked_weights, tanh
+from rnnbench.kernels.cpu._common import KERNEL, norms, pack_backward, run_blocks, sigmoid, row_norm, stacked_weights, tanh
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, width
 
 
@@ -62,11 +62,11 @@ def lstm_forward(lo, hi, x, w, bias, w_p, h0, c0, lengths, out, h, c, gates, cs)
 
 
 @njit(**KERNEL)
-def lstm_backward(lo, hi, w, xo, w_p, peep, c0, gates, cs, lengths, d_out, dh, dc, da, dx, h_sq, c_sq, dw_p):
+def lstm_backward(lo, hi, w, xo, w_p, peep, c0, gates, cs, lengths, d_out, dh, dc, da, dx, h_rn, c_rn, dw_p):
     # w, xo = pack_backward(p); w_p: (3, H) (zeros without peepholes); peep: bool; c0: (B, H)
     # gates: (T, B, 4H); cs: (T, B, H); lengths: (B,); d_out: (T, B, H)
     # dh, dc: (B, H) in dL/dh_n, dL/dc_n, out dL/dh0, dL/dc0
-    # written for rows lo:hi: da (T, B, 4H); dx (T, B, I); h_sq, c_sq (T, B) squared row norms;
+    # written for rows lo:hi: da (T, B, 4H); dx (T, B, I); h_rn, c_rn (T, B) row norms;
     # dw_p (B, 3, H) per-row peephole grads (only if peep)
     T, _, H = cs.shape
     I = dx.shape[2]
@@ -109,13 +109,13 @@ def lstm_backward(lo, hi, w, xo, w_p, peep, c0, gates, cs, lengths, d_out, dh, d
                         dw[0, j] += dab[j] * cp[j]
                         dw[1, j] += dab[H + j] * cp[j]
                         dw[2, j] += dab[3 * H + j] * cn[j]
-                h_sq[t, b] = sq_row(d)
-                c_sq[t, b] = sq_row(dcb)
+                h_rn[t, b] = row_norm(d)
+                c_rn[t, b] = row_norm(dcb)
                 for j in range(H):
                     dcb[j] = dcb[j] * g[H + j] + dab[j] * p_i[j] + dab[H + j] * p_f[j]
             else:
-                h_sq[t, b] = sq_row(d)
-                c_sq[t, b] = sq_row(dcb)
+                h_rn[t, b] = row_norm(d)
+                c_rn[t, b] = row_norm(dcb)
                 dab[:] = zero
         matmul_rows(da[t], lo, hi, w, back)
         for b in range(lo, hi):
@@ -147,10 +147,10 @@ def backward(p, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
     dh, dc = d_hn.copy(), d_cn.copy()          # the kernel updates them in place
     da = np.empty((T, B, 4 * H), out.dtype)
     dx = np.empty((T, B, p["weight_ih"].shape[1]), out.dtype)
-    h_sq, c_sq = np.empty((T, B)), np.empty((T, B))
+    h_rn, c_rn = np.empty((T, B)), np.empty((T, B))
     w_p, peep = _peepholes(p, H, out.dtype)
     dw_p = np.empty((B, 3, H)) if peep else np.empty((B, 0, 0))
-    run_blocks(lstm_backward, B, *pack_backward(p), w_p, peep, c0, *saved, lengths, d_out, dh, dc, da, dx, h_sq,
-               c_sq, dw_p)
+    run_blocks(lstm_backward, B, *pack_backward(p), w_p, peep, c0, *saved, lengths, d_out, dh, dc, da, dx, h_rn,
+               c_rn, dw_p)
     grads = {"weight_peephole": dw_p.sum(0).astype(out.dtype)} if peep else {}
-    return da, None, dx, dh, dc, norms(h_sq).astype(out.dtype), norms(c_sq).astype(out.dtype), grads
+    return da, None, dx, dh, dc, norms(h_rn).astype(out.dtype), norms(c_rn).astype(out.dtype), grads

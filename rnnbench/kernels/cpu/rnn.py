@@ -7,7 +7,7 @@ the outputs themselves.
 import numpy as np
 from numba import njit
 
-from rnnbench.kernels.cpu._common import KERNEL, norms, pack_backward, run_blocks, sq_row, stacked_weights, tanh
+from rnnbench.kernels.cpu._common import KERNEL, norms, pack_backward, run_blocks, row_norm, stacked_weights, tanh
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, width
 
 
@@ -41,10 +41,10 @@ def rnn_forward(lo, hi, x, w, bias, h0, lengths, relu, out, h):
 
 
 @njit(**KERNEL)
-def rnn_backward(lo, hi, w, xo, out, lengths, relu, d_out, dh, dpre, dx, h_sq):
+def rnn_backward(lo, hi, w, xo, out, lengths, relu, d_out, dh, dpre, dx, h_rn):
     # w, xo = pack_backward(p); out: (T, B, H) forward outputs; lengths: (B,); d_out: (T, B, H)
     # dh: (B, H) in dL/dh_n, out dL/dh0; written for rows lo:hi: dpre (T, B, H) dL/d(pre-activation),
-    # dx (T, B, I), h_sq (T, B) ||dL/dh_t[b]||^2
+    # dx (T, B, I), h_rn (T, B) ||dL/dh_t[b]||
     T, _, H = out.shape
     I = dx.shape[2]
     zero = out.dtype.type(0)
@@ -67,7 +67,7 @@ def rnn_backward(lo, hi, w, xo, out, lengths, relu, d_out, dh, dpre, dx, h_sq):
                         p[j] = d[j] * (one - y[j] * y[j])
             else:
                 p[:] = zero
-            h_sq[t, b] = sq_row(d)
+            h_rn[t, b] = row_norm(d)
         matmul_rows(dpre[t], lo, hi, w, back)
         for b in range(lo, hi):
             dx[t, b] = back[b - lo, xo:xo + I]
@@ -90,6 +90,6 @@ def backward(p, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
     dh = d_hn.copy()
     dpre = np.empty_like(out)
     dx = np.empty((T, B, p["weight_ih"].shape[1]), out.dtype)
-    h_sq = np.empty((T, B))
-    run_blocks(rnn_backward, B, *pack_backward(p), out, lengths, relu, d_out, dh, dpre, dx, h_sq)
-    return dpre, None, dx, dh, None, norms(h_sq).astype(out.dtype), None, {}
+    h_rn = np.empty((T, B))
+    run_blocks(rnn_backward, B, *pack_backward(p), out, lengths, relu, d_out, dh, dpre, dx, h_rn)
+    return dpre, None, dx, dh, None, norms(h_rn).astype(out.dtype), None, {}

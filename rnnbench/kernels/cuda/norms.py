@@ -1,7 +1,9 @@
 """Per-time-step Frobenius norms ||g_t||_F of a (T, B*H) gradient sequence, reduced on the device.
 
-One block per step; each thread sums squares with a fixed stride, then a shared-memory tree halves the
-partial sums: the same order every run, so norms are reproducible bit for bit.
+One block per step, two passes: the largest |entry| m, then the sum of (entry / m)^2, so the norm neither
+underflows (a plain sum of squares reads 0 below ~1e-154 in float64, ~1e-19 in float32) nor overflows.
+Each pass has every thread reduce a fixed stride, then a shared-memory tree halves the partials: the same
+order every run, so norms are reproducible bit for bit. NaN and inf pass through.
 """
 import math
 
@@ -12,15 +14,39 @@ from rnnbench.kernels.cuda.device import SIMULATED
 THREADS = 4 if SIMULATED else 256          # a power of two
 
 
+@cuda.jit(device=True, inline=True)
+def _larger(m, v):
+    # max that keeps NaN once seen
+    return v if v > m or v != v else m
+
+
 @cuda.jit(cache=True)
 def step_norms_kernel(seq, out):
     # seq: (T, N) one row per time step; out: (T,)
     part = cuda.shared.array(THREADS, dtype=seq.dtype)
     t = cuda.blockIdx.x
     tid = cuda.threadIdx.x
-    acc = seq.dtype.type(0)
+    zero = seq.dtype.type(0)
+    m = zero
     for i in range(tid, seq.shape[1], THREADS):
-        v = seq[t, i]
+        m = _larger(m, abs(seq[t, i]))
+    part[tid] = m
+    cuda.syncthreads()
+    s = THREADS // 2
+    while s > 0:
+        if tid < s:
+            part[tid] = _larger(part[tid], part[tid + s])
+        cuda.syncthreads()
+        s //= 2
+    m = part[0]
+    cuda.syncthreads()
+    if m == zero or m != m or math.isinf(m):
+        if tid == 0:
+            out[t] = m
+        return
+    acc = zero
+    for i in range(tid, seq.shape[1], THREADS):
+        v = seq[t, i] / m
         acc += v * v
     part[tid] = acc
     cuda.syncthreads()
@@ -31,7 +57,7 @@ def step_norms_kernel(seq, out):
         cuda.syncthreads()
         s //= 2
     if tid == 0:
-        out[t] = math.sqrt(part[0])
+        out[t] = m * math.sqrt(part[0])
 
 
 def step_norms(seq):
