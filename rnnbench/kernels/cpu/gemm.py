@@ -161,3 +161,20 @@ def matmul_rows(a, lo, hi, w, c):
 def width(w):
     """The output width of matmul_rows with w = pack(...): P * NR."""
     return w[0].shape[0] * w[0].shape[2]
+
+
+@njit(inline="always")
+def step_buffers(x, h0, w, lo, hi):
+    """The forward kernels' per-thread buffers for rows lo:hi: z = [x_t | h_{t-1}] (rows, I + H), loaded
+    with h0, and pre (rows, width(w)) for the step's product."""
+    I = x.shape[2]
+    z = np.empty((hi - lo, I + h0.shape[1]), x.dtype)
+    z[:, I:] = h0[lo:hi]
+    return z, np.empty((hi - lo, width(w)), x.dtype)
+
+
+@njit(inline="always")
+def project(x, t, lo, hi, z, w, pre):
+    """pre = [x_t | h_{t-1}] @ W for rows lo:hi, with h_{t-1} already in z[:, I:]."""
+    z[:, :x.shape[2]] = x[t, lo:hi]
+    matmul_rows(z, 0, hi - lo, w, pre)

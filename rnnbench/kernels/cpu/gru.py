@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit
 
 from rnnbench.kernels.cpu._common import KERNEL, norms, run_blocks, sigmoid, row_norm, stacked_weights, tanh
-from rnnbench.kernels.cpu.gemm import matmul_rows, pack, padded, width
+from rnnbench.kernels.cpu.gemm import matmul_rows, pack, padded, project, step_buffers, width
 
 
 @njit(**KERNEL)
@@ -25,12 +25,9 @@ def gru_forward(lo, hi, x, w, nx, nh, bias, b_hn, h0, lengths, out, h, gates, hp
     keep = gates.shape[0] == T
     zero = x.dtype.type(0)
     one = x.dtype.type(1)
-    z = np.empty((hi - lo, I + H), x.dtype)
-    pre = np.empty((hi - lo, width(w)), x.dtype)
-    z[:, I:] = h0[lo:hi]
+    z, pre = step_buffers(x, h0, w, lo, hi)
     for t in range(T):
-        z[:, :I] = x[t, lo:hi]
-        matmul_rows(z, 0, hi - lo, w, pre)
+        project(x, t, lo, hi, z, w, pre)
         ts = t if keep else 0
         for b in range(lo, hi):
             o = out[t, b]

@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit
 
 from rnnbench.kernels.cpu._common import KERNEL, norms, pack_backward, run_blocks, sigmoid, row_norm, stacked_weights, tanh
-from rnnbench.kernels.cpu.gemm import matmul_rows, pack, width
+from rnnbench.kernels.cpu.gemm import matmul_rows, pack, project, step_buffers, width
 
 
 @njit(**KERNEL)
@@ -26,14 +26,11 @@ def lstm_forward(lo, hi, x, w, bias, w_p, h0, c0, lengths, out, h, c, gates, cs)
     H = h0.shape[1]
     keep = gates.shape[0] == T
     zero = x.dtype.type(0)
-    z = np.empty((hi - lo, I + H), x.dtype)
-    pre = np.empty((hi - lo, width(w)), x.dtype)
+    z, pre = step_buffers(x, h0, w, lo, hi)
     p_i, p_f, p_o = w_p[0], w_p[1], w_p[2]
-    z[:, I:] = h0[lo:hi]
     c[lo:hi] = c0[lo:hi]
     for t in range(T):
-        z[:, :I] = x[t, lo:hi]
-        matmul_rows(z, 0, hi - lo, w, pre)
+        project(x, t, lo, hi, z, w, pre)
         ts = t if keep else 0
         for b in range(lo, hi):
             o = out[t, b]

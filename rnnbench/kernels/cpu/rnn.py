@@ -8,7 +8,7 @@ import numpy as np
 from numba import njit
 
 from rnnbench.kernels.cpu._common import KERNEL, norms, pack_backward, run_blocks, row_norm, stacked_weights, tanh
-from rnnbench.kernels.cpu.gemm import matmul_rows, pack, width
+from rnnbench.kernels.cpu.gemm import matmul_rows, pack, project, step_buffers, width
 
 
 @njit(**KERNEL)
@@ -18,12 +18,9 @@ def rnn_forward(lo, hi, x, w, bias, h0, lengths, relu, out, h):
     T, _, I = x.shape
     H = h0.shape[1]
     zero = x.dtype.type(0)
-    z = np.empty((hi - lo, I + H), x.dtype)
-    pre = np.empty((hi - lo, width(w)), x.dtype)
-    z[:, I:] = h0[lo:hi]
+    z, pre = step_buffers(x, h0, w, lo, hi)
     for t in range(T):
-        z[:, :I] = x[t, lo:hi]
-        matmul_rows(z, 0, hi - lo, w, pre)
+        project(x, t, lo, hi, z, w, pre)
         for b in range(lo, hi):
             o = out[t, b]
             if t < lengths[b]:
