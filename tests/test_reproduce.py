@@ -1,5 +1,5 @@
 """`rnnbench reproduce`: the built-in suites load and validate, and the command runs a suite through the
-sweep machinery into a store and writes its report (here a tiny stand-in suite)."""
+sweep machinery into a store, benches into it and writes its report (here a tiny stand-in suite and bench)."""
 from rnnbench.cli import main
 from rnnbench.commands import reproduce
 
@@ -18,12 +18,14 @@ def test_reproduce_runs_a_suite_and_reports(tmp_path, monkeypatch, capsys):
         'eval_every = 5\ngradnorm_every = 5\ntest_size = 16\nbackend = "reference"\n')
     monkeypatch.setattr(reproduce, "SWEEPS", tmp_path)
     monkeypatch.setitem(reproduce.SUITES, "quick", ["tiny.toml"])
+    monkeypatch.setitem(reproduce.BENCH_ARGS, "quick", ["--cells", "rnn", "--shapes", "3,2,2,4", "--repeats", "1"])
     out = tmp_path / "rep"
     assert main(["reproduce", "--quick", "--workers", "1", "--store", str(tmp_path / "runs"),
                  "--out", str(out)]) == 0
     assert "expected time" in capsys.readouterr().out
     md = (out / "report.md").read_text()
     assert "2 done" in md and "gradnorm_adding_T6.png" in md
+    assert (tmp_path / "runs" / "bench.json").is_file() and "speed.png" in md
 
 
 def test_bad_workers_is_exit_2(tmp_path, capsys):

@@ -1,9 +1,11 @@
 """`rnnbench reproduce [--quick | --full]`: run the built-in experiment suite into a store, then write its report.
 
 The suites are sweep files in rnnbench/sweeps/ (run through rnnbench.sweep.run_sweep, so a killed reproduce
-resumes where it stopped). --quick: adding at T = 50, 100 (rnn, gru, lstm, 1 seed), whose gradient norms at
-initialization and after training make the gradient figure. --full: the publication grid (adding T = 100..750, copy T = 100,
-200, timing, forecasting, 3 seeds) plus `rnnbench bench` timings into <store>/bench.json.
+resumes where it stopped). --quick: adding at T = 50, 100 (rnn, gru, lstm, peephole, 1 seed), whose gradient
+norms at initialization and after training make the gradient figure, plus `rnnbench bench --quick`. --full: the
+publication grid (adding T = 100..750, copy T = 100, 200, timing, forecasting, 3 seeds) plus the full
+`rnnbench bench`. The bench runs against PyTorch where it is installed (else rnnbench alone) into
+<store>/bench.json, which the report's speed section reads; a resumed reproduce keeps a bench already there.
 """
 import time
 from pathlib import Path
@@ -15,6 +17,8 @@ SUITES = {
     "quick": ["quick/adding.toml"],
     "full": ["full/adding.toml", "full/copy.toml", "timing.toml", "forecasting.toml"],
 }
+# `rnnbench bench` arguments per suite (besides --against and --out)
+BENCH_ARGS = {"quick": ["--quick"], "full": []}
 # effective FLOP/s of one worker on a training step (forward + backward + update), for the time estimate only
 FLOPS_PER_WORKER = 2e9
 
@@ -49,10 +53,23 @@ def expected_seconds(configs, workers):
     return flop / (FLOPS_PER_WORKER * max(1, workers))
 
 
-def run(args):
+def bench(name, store):
+    """Run the suite's `rnnbench bench` into store/bench.json, in a fresh process (its own thread settings),
+    unless an earlier, interrupted reproduce already wrote one there."""
+    import importlib.util
     import subprocess
     import sys
 
+    if (store / "bench.json").is_file():
+        print(f"bench: keeping {store / 'bench.json'}", flush=True)
+        return
+    against = "torch" if importlib.util.find_spec("torch") else "none"
+    print(f"bench: rnnbench bench {' '.join(BENCH_ARGS[name])} --against {against}", flush=True)
+    subprocess.run([sys.executable, "-m", "rnnbench", "bench", *BENCH_ARGS[name], "--against", against,
+                    "--out", str(store)], check=False)
+
+
+def run(args):
     from rnnbench.errors import InputError
     from rnnbench.report import build_report
     from rnnbench.sweep import run_sweep
@@ -69,8 +86,7 @@ def run(args):
     start = time.perf_counter()
     summary = run_sweep(configs, store, workers=args.workers, scheduler=args.scheduler)
     print(f"sweep: {summary} in {time.perf_counter() - start:.0f} s", flush=True)
-    if name == "full":
-        subprocess.run([sys.executable, "-m", "rnnbench", "bench", "--out", str(store)], check=False)
+    bench(name, store)
     command = "rnnbench reproduce --" + name + f" --store {store} --out {out}"
     path = build_report(store, out, command=command)
     print(f"report written to {path} in {time.perf_counter() - start:.0f} s total")
