@@ -70,7 +70,6 @@ def lstm_backward(lo, hi, w, xo, w_p, peep, c0, gates, cs, lengths, d_out, dh, d
     zero = cs.dtype.type(0)
     one = cs.dtype.type(1)
     back = np.empty((hi - lo, width(w)), cs.dtype)
-    tc = np.empty(H, cs.dtype)          # tanh(c_t), recomputed: cheaper than storing and reloading it
     p_i, p_f, p_o = w_p[0], w_p[1], w_p[2]
     dw_p[lo:hi] = 0.0
     for t in range(T - 1, -1, -1):
@@ -86,14 +85,13 @@ def lstm_backward(lo, hi, w, xo, w_p, peep, c0, gates, cs, lengths, d_out, dh, d
                 dy = d_out[t, b]
                 dw = dw_p[b]
                 for j in range(H):
-                    d[j] += dy[j]
-                for j in range(H):
-                    tc[j] = tanh(cn[j])
-                for j in range(H):
+                    dj = d[j] + dy[j]
+                    tc = tanh(cn[j])
                     o = g[3 * H + j]
-                    dab[3 * H + j] = d[j] * tc[j] * o * (one - o)
-                for j in range(H):
-                    dcb[j] += d[j] * g[3 * H + j] * (one - tc[j] * tc[j]) + dab[3 * H + j] * p_o[j]
+                    dao = dj * tc * o * (one - o)
+                    d[j] = dj
+                    dab[3 * H + j] = dao
+                    dcb[j] += dj * o * (one - tc * tc) + dao * p_o[j]
                 for j in range(H):
                     i = g[j]
                     f = g[H + j]
