@@ -93,10 +93,15 @@ def run_blocks(kernel, B, *args, min_block=1):
             kernel(0, B, *args)
             return
         bounds = [B * k // n for k in range(n + 1)]
-        if _pool is None or _pool._max_workers < n:
-            _pool = ThreadPoolExecutor(n)
-        for f in [_pool.submit(kernel, bounds[k], bounds[k + 1], *args) for k in range(n)]:
-            f.result()
+        if _pool is None or _pool._max_workers < n - 1:
+            _pool = ThreadPoolExecutor(n - 1)
+        # the calling thread runs the first block itself: one thread fewer to wake (~50 us each)
+        rest = [_pool.submit(kernel, bounds[k], bounds[k + 1], *args) for k in range(1, n)]
+        try:
+            kernel(bounds[0], bounds[1], *args)
+        finally:
+            for f in rest:
+                f.result()
     finally:
         for lib, k in zip(libs, old):
             lib.set_num_threads(k)
