@@ -47,11 +47,13 @@ def pack(w, sections=None):
     ranges = np.empty((P, 2), np.int64)
     p = col = 0
     for n, k0, k1 in sections:
-        for c0 in range(0, n, nr):
-            m = min(nr, n - c0)
-            wp[p, k0:k1, :m] = w[k0:k1, col + c0:col + c0 + m]
-            ranges[p] = k0, k1
-            p += 1
+        full, rest = divmod(n, nr)
+        # whole panels in one strided copy (a per-panel Python loop cost ~0.1 ms per pack at H=128)
+        wp[p:p + full, k0:k1] = w[k0:k1, col:col + full * nr].reshape(k1 - k0, full, nr).transpose(1, 0, 2)
+        if rest:
+            wp[p + full, k0:k1, :rest] = w[k0:k1, col + full * nr:col + n]
+        ranges[p:p + full + (rest > 0)] = k0, k1
+        p += full + (rest > 0)
         col += n
     return wp, ranges
 
