@@ -146,22 +146,9 @@ def scaled_norm(a):
 def norms(parts):
     """parts: (T, B) per-row norms (float64, from row_norm) -> (T,) Frobenius norms, combined in a fixed
     order and scaled by each step's largest row norm so tiny norms do not underflow when squared."""
-    T, B = parts.shape
-    out = np.empty(T)
-    for t in range(T):
-        top = 0.0
-        for b in range(B):
-            v = parts[t, b]
-            if v > top or v != v:
-                top = v
-        if top == 0.0 or top != top or top == np.inf:
-            out[t] = top
-            continue
-        s = 0.0
-        for b in range(B):
-            v = parts[t, b] / top
-            s += v * v
-        out[t] = top * np.sqrt(s)
+    out = np.empty(parts.shape[0])
+    for t in range(parts.shape[0]):
+        out[t] = scaled_norm(parts[t])
     return out
 
 

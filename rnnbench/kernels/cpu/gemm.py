@@ -52,8 +52,9 @@ def pack(w, sections=None):
         wp[p:p + full, k0:k1] = w[k0:k1, col:col + full * nr].reshape(k1 - k0, full, nr).transpose(1, 0, 2)
         if rest:
             wp[p + full, k0:k1, :rest] = w[k0:k1, col + full * nr:col + n]
-        ranges[p:p + full + (rest > 0)] = k0, k1
-        p += full + (rest > 0)
+        count = full + (rest > 0)
+        ranges[p:p + count] = k0, k1
+        p += count
         col += n
     return wp, ranges
 
