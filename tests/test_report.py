@@ -1,5 +1,6 @@
 """The report built from a small store of real short runs: sections, figures, self-contained HTML, and table
 numbers recomputed independently from the store with pandas."""
+import json
 import re
 import struct
 
@@ -100,3 +101,17 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "nope" in err[0]
     assert not (tmp_path / "o").exists()
+
+
+def test_bench_without_comparator_still_shows_its_timings(small_store, tmp_path):
+    # what `reproduce` writes where PyTorch is not installed: rnnbench times, nothing to compare them with
+    bench = tmp_path / "bench.json"
+    bench.write_text(json.dumps({"meta": {"cpu": "test"}, "rows": [
+        {"cell": c, "backend": "cpu", "against": "none", "pass": "forward", "T": 5, "B": 2, "I": 2, "H": 4,
+         "dtype": "float32", "threads": 1, "time_s": t, "against_time_s": None, "ratio": None, "gflops": 1.0,
+         "repeats": 1, "flop": 10, "max_rel_diff": None}
+        for c, t in (("rnn", 0.001), ("lstm", 0.003))]}))
+    md = (build_report(small_store, tmp_path / "r", bench_path=bench).parent / "report.md").read_text()
+    assert "Speed was not measured" not in md and "Kernel timings" in md
+    got = pd.read_csv(tmp_path / "r" / "tables" / "speed.csv")
+    assert sorted(got["time_s"]) == [0.001, 0.003] and got["speedup"].isna().all()

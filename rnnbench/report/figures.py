@@ -142,7 +142,9 @@ def forecast_figures(table):
 
 
 def speed_figures(speed):
-    """Speedup of rnnbench over the reference implementation per cell, one bar group per pass and backend."""
+    """Speedup of rnnbench over the reference implementation per cell, one bar group per pass and backend
+    (rows measured against nothing have no speedup and no bar)."""
+    speed = speed[speed["speedup"].notna()]
     if speed.empty:
         return []
     groups = speed.groupby(["backend", "against", "pass"], sort=True)

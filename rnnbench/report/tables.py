@@ -102,7 +102,7 @@ def speed(table):
                                  "speedup": "speedup (×)"})
     return Table("speed", "Kernel timings",
                  "Speedup = their time / rnnbench time on the same shapes, threads and dtype: above 1 rnnbench "
-                 "is faster.", table, view)
+                 "is faster (empty where the bench ran with --against none).", table, view)
 
 
 def training_speed(table):
