@@ -15,9 +15,13 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-VECTOR_BYTES = 32       # one AVX2 register
-PANEL_VECTORS = 2       # NR = 2 vectors: 16 float32 or 8 float64 columns per panel
-MR = 4                  # rows per micro-kernel call: 4 x 2 accumulators + 2 panel loads + 1 broadcast
+from rnnbench.kernels.cpu.isa import HAS_FMA, ISA, VECTOR_BYTES
+
+# (MR, PANEL_VECTORS, SPLITS_1) per ISA: rows per tile, vectors per panel (NR = PANEL_VECTORS * lanes) and the
+# single-row tile's interleaved k-phases. MR x PANEL_VECTORS accumulators + PANEL_VECTORS loads + 1 broadcast
+# must fit the register file (16 vectors on AVX2/SSE, 32 on AVX-512).
+TILES = {"avx512": (8, 3, 4), "avx2": (4, 2, 4), "portable": (4, 2, 4)}
+MR, PANEL_VECTORS, SPLITS_1 = TILES[ISA]
 
 
 def panel_width(dtype):
@@ -59,9 +63,21 @@ def pack(w, sections=None):
     return wp, ranges
 
 
-def _tile_intrinsic(rows, splits):
+def prefer_full_width(function):
+    """Let LLVM's vectorizer use the whole vector register in `function` (an llvmlite ir.Function).
+
+    On AVX-512 hosts LLVM tunes for 256-bit vectors by default (`prefer-256-bit`, against the clock drop
+    of early AVX-512 parts) and so vectorizes the kernels' elementwise loops at half width, though the
+    micro-kernel's zmm FMAs already run in the same function. A string attribute has no place in llvmlite's
+    checked attribute set, so it is added to the set's underlying storage; it prints as
+    `"prefer-vector-width"="512"` in the function's definition."""
+    set.add(function.attributes, f'"prefer-vector-width"="{8 * VECTOR_BYTES}"')
+    set.add(function.attributes, '"reciprocal-estimates"="vec-divf:1,divf:1"')
+
+
+def _tile_intrinsic(rows, splits, accumulate=False, vectors=PANEL_VECTORS):
     """An intrinsic tile(a, ar, wp, p, k0, k1, c, cr):
-    c[cr:cr+rows, p*NR:(p+1)*NR] = a[ar:ar+rows, k0:k1] @ wp[p, k0:k1]."""
+    c[cr:cr+rows, p*NR:(p+1)*NR] (+)= a[ar:ar+rows, k0:k1] @ wp[p, k0:k1], += where `accumulate`."""
 
     @intrinsic
     def tile(typingctx, a, ar, wp, p, k0, k1, c, cr):
@@ -71,6 +87,7 @@ def _tile_intrinsic(rows, splits):
         sig = types.void(a, ar, wp, p, k0, k1, c, cr)
 
         def codegen(context, builder, signature, args):
+            prefer_full_width(builder.function)
             a_v, ar_v, wp_v, p_v, k0_v, k1_v, c_v, cr_v = args
             ty = signature.args
             A = context.make_array(ty[0])(context, builder, a_v)
@@ -78,10 +95,11 @@ def _tile_intrinsic(rows, splits):
             C = context.make_array(ty[6])(context, builder, c_v)
             itemsize = np.dtype(str(ty[0].dtype)).itemsize
             lanes = VECTOR_BYTES // itemsize
-            nr = lanes * PANEL_VECTORS
+            nr = lanes * vectors
             vty = ir.VectorType(context.get_value_type(ty[0].dtype), lanes)
-            fma = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(vty, [vty] * 3), f"llvm.fma.v{lanes}f{8 * itemsize}")
+            # llvm.fma is always fused (a slow libm call where the target lacks FMA); fmuladd fuses where it can
+            fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vty, [vty] * 3),
+                                                 f"llvm.{'fma' if HAS_FMA else 'fmuladd'}.v{lanes}f{8 * itemsize}")
             intp = context.get_value_type(types.intp)
             const = lambda v: ir.Constant(intp, v)  # noqa: E731
             ar_v = context.cast(builder, ar_v, ty[1], types.intp)
@@ -96,22 +114,29 @@ def _tile_intrinsic(rows, splits):
             # allocas in the entry block: LLVM's mem2reg turns them into registers. splits > 1 gives each
             # of `splits` interleaved k-phases its own accumulators (summed at the end in a fixed order):
             # a single row has too few independent FMA chains to hide the FMA latency otherwise
-            accs = [[cgutils.alloca_once_value(builder, zero) for _ in range(rows * PANEL_VECTORS)]
+            outs = [builder.gep(C.data, [builder.add(builder.mul(builder.add(cr_v, const(r)), ldc),
+                                                     builder.mul(p_v, const(nr)))]) for r in range(rows)]
+            c_ptrs = [builder.bitcast(builder.gep(outs[r], [const(lanes * v)]), vty.as_pointer())
+                      for r in range(rows) for v in range(vectors)]
+            accs = [[cgutils.alloca_once_value(builder, zero) for _ in range(rows * vectors)]
                     for _ in range(splits)]
+            if accumulate:
+                for acc, ptr in zip(accs[0], c_ptrs):
+                    builder.store(builder.load(ptr, align=1), acc)
             a_rows = [builder.gep(A.data, [builder.mul(builder.add(ar_v, const(r)), K)]) for r in range(rows)]
             panel = builder.gep(W.data, [builder.mul(builder.mul(p_v, K), const(nr))])
 
             def step(k, acc):
                 row = builder.gep(panel, [builder.mul(k, const(nr))])
                 ws = [builder.load(builder.bitcast(builder.gep(row, [const(lanes * v)]), vty.as_pointer()), align=1)
-                      for v in range(PANEL_VECTORS)]
+                      for v in range(vectors)]
                 for r in range(rows):
                     s = builder.load(builder.gep(a_rows[r], [k]))
                     s = builder.shuffle_vector(builder.insert_element(zero, s, ir.Constant(ir.IntType(32), 0)),
                                                zero, splat)
-                    for v in range(PANEL_VECTORS):
-                        builder.store(builder.call(fma, [s, ws[v], builder.load(acc[r * PANEL_VECTORS + v])]),
-                                      acc[r * PANEL_VECTORS + v])
+                    for v in range(vectors):
+                        builder.store(builder.call(fma, [s, ws[v], builder.load(acc[r * vectors + v])]),
+                                      acc[r * vectors + v])
 
             k_main = builder.sub(k1_v, builder.srem(builder.sub(k1_v, k0_v), const(splits)))
             with cgutils.for_range_slice(builder, k0_v, k_main, const(splits), intp=intp) as (k, _):
@@ -125,12 +150,8 @@ def _tile_intrinsic(rows, splits):
                         builder.store(builder.fadd(builder.load(x), builder.load(y)), x)
                 accs = accs[::2]
             accs = accs[0]
-            for r in range(rows):
-                out = builder.gep(C.data, [builder.add(builder.mul(builder.add(cr_v, const(r)), ldc),
-                                                       builder.mul(p_v, const(nr)))])
-                for v in range(PANEL_VECTORS):
-                    ptr = builder.bitcast(builder.gep(out, [const(lanes * v)]), vty.as_pointer())
-                    builder.store(builder.load(accs[r * PANEL_VECTORS + v]), ptr, align=1)
+            for acc, ptr in zip(accs, c_ptrs):
+                builder.store(builder.load(acc), ptr, align=1)
             return context.get_dummy_value()
 
         return sig, codegen
@@ -139,7 +160,7 @@ def _tile_intrinsic(rows, splits):
 
 
 _tile_mr = _tile_intrinsic(MR, 1)
-_tile_1 = _tile_intrinsic(1, 4)
+_tile_1 = _tile_intrinsic(1, SPLITS_1)
 
 
 @njit(inline="always")
