@@ -1,9 +1,11 @@
 """The Numba CPU kernels against the NumPy reference (the spec): every cell, both dtypes, random shapes,
 variable lengths and initial states; plus bitwise determinism run after run."""
+import numba
 import numpy as np
 import pytest
 
 from rnnbench.cells import CELLS
+from rnnbench.kernels.cpu.gemm import MR, panel_width
 from rnnbench.network import RNN
 
 CASES = [("rnn", "tanh"), ("rnn", "relu"), ("gru", "tanh"), ("lstm", "tanh"), ("peephole", "tanh")]
@@ -14,11 +16,12 @@ def rel_err(a, b):
     return np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-30)
 
 
-def problem(cell, act, dtype, seed):
-    """Two models (cpu, reference) with equal random parameters, and random inputs incl. ragged lengths."""
+def problem(cell, act, dtype, seed, shape=None):
+    """Two models (cpu, reference) with equal random parameters, and random inputs incl. ragged lengths;
+    shape (T, B, I, H, L) or random."""
     rng = np.random.default_rng(seed)
-    T, B, I, H, L = (int(v) for v in (rng.integers(1, 9), rng.integers(1, 6), rng.integers(1, 5),
-                                       rng.integers(1, 9), rng.integers(1, 3)))
+    T, B, I, H, L = shape or (int(v) for v in (rng.integers(1, 9), rng.integers(1, 6), rng.integers(1, 5),
+                                                rng.integers(1, 9), rng.integers(1, 3)))
     models = [RNN(cell, I, H, num_layers=L, nonlinearity=act, backend=b, dtype=dtype, seed=seed)
               for b in ("cpu", "reference")]
     x = rng.standard_normal((T, B, I))
@@ -41,19 +44,32 @@ def run(model, x, fwd_kw, d_out, bwd_kw):
 @pytest.mark.parametrize("cell,act", CASES)
 def test_matches_reference(cell, act, dtype):
     for seed in range(6):
-        models, x, fwd_kw, d_out, bwd_kw = problem(cell, act, dtype, seed)
-        (fc, gc), (fr, gr) = (run(m, x, fwd_kw, d_out, bwd_kw) for m in models)
-        pairs = [("output", fc.output, fr.output), ("h_n", fc.h_n, fr.h_n), ("dx", gc.dx, gr.dx),
-                 ("dh0", gc.dh0, gr.dh0), ("grad_norms", gc.grad_norms, gr.grad_norms)]
-        if CELLS[cell].has_cell_state:
-            pairs += [("c_n", fc.c_n, fr.c_n), ("dc0", gc.dc0, gr.dc0),
-                      ("cell_grad_norms", gc.cell_grad_norms, gr.cell_grad_norms)]
-        assert gc.params.keys() == gr.params.keys()
-        pairs += [(k, gc.params[k], gr.params[k]) for k in gr.params]
-        for name, a, b in pairs:
-            assert a.dtype == np.dtype(dtype), name
-            assert a.shape == b.shape, name
-            assert rel_err(a, b) <= TOL[dtype], (seed, name, rel_err(a, b))
+        check_against_reference(cell, act, dtype, seed)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("cell,act", CASES)
+def test_full_tiles_match_reference(cell, act, dtype):
+    """Shapes that reach the micro-kernel's full MR-row tiles, leftover rows and several column panels on
+    every thread: the random shapes above stay below one tile of this host's ISA."""
+    B = numba.get_num_threads() * (MR + 1) + 1
+    check_against_reference(cell, act, dtype, 0, shape=(4, B, 3, panel_width(dtype) + 5, 2))
+
+
+def check_against_reference(cell, act, dtype, seed, shape=None):
+    models, x, fwd_kw, d_out, bwd_kw = problem(cell, act, dtype, seed, shape)
+    (fc, gc), (fr, gr) = (run(m, x, fwd_kw, d_out, bwd_kw) for m in models)
+    pairs = [("output", fc.output, fr.output), ("h_n", fc.h_n, fr.h_n), ("dx", gc.dx, gr.dx),
+             ("dh0", gc.dh0, gr.dh0), ("grad_norms", gc.grad_norms, gr.grad_norms)]
+    if CELLS[cell].has_cell_state:
+        pairs += [("c_n", fc.c_n, fr.c_n), ("dc0", gc.dc0, gr.dc0),
+                  ("cell_grad_norms", gc.cell_grad_norms, gr.cell_grad_norms)]
+    assert gc.params.keys() == gr.params.keys()
+    pairs += [(k, gc.params[k], gr.params[k]) for k in gr.params]
+    for name, a, b in pairs:
+        assert a.dtype == np.dtype(dtype), name
+        assert a.shape == b.shape, name
+        assert rel_err(a, b) <= TOL[dtype], (seed, name, rel_err(a, b))
 
 
 @pytest.mark.parametrize("cell,act", CASES)
