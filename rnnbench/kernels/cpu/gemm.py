@@ -4,8 +4,9 @@ At these shapes (a block of 1-64 batch rows times W_hh, K = 32-2048) a BLAS call
 matrix at every time step and reaches 50-70 % of a core; the weights do not change during a sequence, so
 they are packed once per call (`pack`) into column panels of NR = two SIMD vectors, and each step runs an
 MR x NR micro-kernel (`matmul_rows`) whose accumulators stay in registers. The micro-kernel is emitted as
-LLVM vector IR (`<8 x float>` / `<4 x double>` fma), so it reaches ~95 % of a core's FMA peak on AVX2
-without depending on what the autovectorizer makes of a scalar loop.
+LLVM vector IR at the host's vector width (kernels.cpu.isa: `<16 x float>` on AVX-512, `<8 x float>` on
+AVX2, `<4 x float>` portable), so it reaches ~90-95 % of a core's FMA peak without depending on what the
+autovectorizer makes of a scalar loop.
 
 Summation order per output element is fixed (k ascending), so results are bitwise reproducible.
 """
@@ -19,8 +20,12 @@ from rnnbench.kernels.cpu.isa import HAS_FMA, ISA, VECTOR_BYTES
 
 # (MR, PANEL_VECTORS, SPLITS_1) per ISA: rows per tile, vectors per panel (NR = PANEL_VECTORS * lanes) and the
 # single-row tile's interleaved k-phases. MR x PANEL_VECTORS accumulators + PANEL_VECTORS loads + 1 broadcast
-# must fit the register file (16 vectors on AVX2/SSE, 32 on AVX-512).
-TILES = {"avx512": (8, 3, 4), "avx2": (4, 2, 4), "portable": (4, 2, 4)}
+# must fit the register file (16 vectors on AVX2/SSE, 32 on AVX-512). Measured, one core, float32 GFLOP/s
+# at the kernels' per-thread shapes (32x130x512 / 32x640x2048 forward, 32x512x130 backward):
+# AVX-512 Xeon: 4x2 141/104/95, 8x2 157/130/118, 8x3 165/147/156 alone but 20 % more padded columns in a
+# backward's [dh | dx] sections (NR 48 against H = 128 + I), which made the real LSTM backward 13 % slower
+# than 8x2; 4x4 and 6x4 lost rows of reuse. AVX2 EPYC: 4x2 (6-, 8- and 12-row tiles were slower).
+TILES = {"avx512": (8, 2, 4), "avx2": (4, 2, 4), "portable": (4, 2, 4)}
 MR, PANEL_VECTORS, SPLITS_1 = TILES[ISA]
 
 
@@ -75,9 +80,9 @@ def prefer_full_width(function):
     set.add(function.attributes, '"reciprocal-estimates"="vec-divf:1,divf:1"')
 
 
-def _tile_intrinsic(rows, splits, accumulate=False, vectors=PANEL_VECTORS):
+def _tile_intrinsic(rows, splits, vectors=PANEL_VECTORS):
     """An intrinsic tile(a, ar, wp, p, k0, k1, c, cr):
-    c[cr:cr+rows, p*NR:(p+1)*NR] (+)= a[ar:ar+rows, k0:k1] @ wp[p, k0:k1], += where `accumulate`."""
+    c[cr:cr+rows, p*NR:(p+1)*NR] = a[ar:ar+rows, k0:k1] @ wp[p, k0:k1]."""
 
     @intrinsic
     def tile(typingctx, a, ar, wp, p, k0, k1, c, cr):
@@ -120,9 +125,6 @@ def _tile_intrinsic(rows, splits, accumulate=False, vectors=PANEL_VECTORS):
                       for r in range(rows) for v in range(vectors)]
             accs = [[cgutils.alloca_once_value(builder, zero) for _ in range(rows * vectors)]
                     for _ in range(splits)]
-            if accumulate:
-                for acc, ptr in zip(accs[0], c_ptrs):
-                    builder.store(builder.load(ptr, align=1), acc)
             a_rows = [builder.gep(A.data, [builder.mul(builder.add(ar_v, const(r)), K)]) for r in range(rows)]
             panel = builder.gep(W.data, [builder.mul(builder.mul(p_v, K), const(nr))])
 
