@@ -18,6 +18,7 @@ from rnnbench.bench.torch_cells import TorchPeephole
 from rnnbench.cli import main
 from rnnbench.kernels.cpu import isa
 from rnnbench.network import RNN
+from rnnbench.report import build_from_frames
 
 HAS_JAX = importlib.util.find_spec("jax") is not None
 META_KEYS = {"cpu", "cores", "threads", "python", "numpy", "numba", "torch", "jax", "dtype", "date", "sgemm_gflops",
@@ -89,6 +90,37 @@ def test_bench_writes_table_csv_and_json(bench_run):
     assert len(table) == 1 + len(rows) and all(f"{name} ratio" in table[0] for name in against)
     assert "[12/12]" in stderr                          # progress: cells x passes measurements
     assert ("JAX is not installed" in stderr) != HAS_JAX
+
+
+def test_report_speed_section_reads_the_bench(bench_run, tmp_path):
+    # the report of an empty store plus this bench run: ratios per framework, recomputed here with pandas
+    import pandas as pd
+    _, _, _, out = bench_run
+    doc = json.loads((out / "bench.json").read_text())
+    md = (build_from_frames(None, None, None, doc, tmp_path / "r").parent / "report.md").read_text()
+    got = pd.read_csv(tmp_path / "r" / "tables" / "speed.csv")
+    bench = pd.DataFrame(doc["rows"])
+    assert len(got) == len(bench) and (got["pass"] == bench["pass"]).all()
+    for name, label in (("torch", "PyTorch"), ("jax", "JAX")):
+        expected = bench["time_s"] / bench[f"{name}_time_s"].astype(float)
+        np.testing.assert_allclose(got[f"{name}_ratio"], expected, rtol=1e-12)
+        assert (f"ratio to {label}" in md) == (name in doc["meta"]["against"])
+    speed = md[md.index("5. Speed"):]
+    assert "speedup" not in md.lower() and "![" in speed       # one convention; the figure is there
+    assert f"CPU kernels compiled for {isa.ISA} ({8 * isa.VECTOR_BYTES}-bit vectors, LLVM CPU {isa.CPU_NAME})" in speed
+
+
+def test_report_reads_bench_json_from_before_per_framework_columns(tmp_path):
+    # bench.json as `rnnbench bench` wrote it before JAX (reports/bench/): one against_time_s per row
+    rows = [{"cell": "lstm", "backend": b, "against": a, "pass": "forward", "T": 5, "B": 2, "I": 2, "H": 4,
+             "dtype": "float32", "threads": 1, "time_s": 0.002, "against_time_s": 0.004, "ratio": 0.5}
+            for b, a in (("cpu", "torch"), ("cuda", "torch-cuda"))]
+    md = (build_from_frames(None, None, None, {"meta": {"cpu": "test"}, "rows": rows}, tmp_path / "r").parent
+          / "report.md").read_text()
+    import pandas as pd
+    got = pd.read_csv(tmp_path / "r" / "tables" / "speed.csv")
+    assert list(got["torch_ratio"]) == [0.5, 0.5] and got["jax_ratio"].isna().all()
+    assert "does not say which vector ISA" in md
 
 
 def test_run_bench_without_comparator():
