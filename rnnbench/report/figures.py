@@ -160,10 +160,14 @@ def speed_figures(speed):
                label=f"{backend} / {framework}, {pas}")
     ax.axhline(1.0, color="black", lw=1, ls="--", label="parity")
     ax.set_yscale("log")            # a ratio of 0.5 is as far from parity as one of 2
+    plain = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}")
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_formatter(plain)
     ax.set_xticks(np.arange(len(cells)), cells)
     ax.set_xlabel("cell")
     ax.set_ylabel("ratio (rnnbench time / framework time)")
-    title = f"Speed against {' and '.join(sorted(long['framework'].unique()))} (median over shapes)"
+    measured = [LABELS[c] for c in COMPARATORS if LABELS[c] in set(long["framework"])]
+    title = f"Speed against {' and '.join(measured)} (median over shapes)"
     ax.set_title(title)
     _legend(ax)
     return [Figure("speed", title,
