@@ -1,8 +1,8 @@
 """Shared pieces of the asv suites: parameter grids, seeded data and workloads, skips and JIT warm-up.
 
-Every suite takes its data from here, and the workloads from `rnnbench bench` (rnnbench.bench.workloads),
-so asv and the bench time the same computation on the same seeded inputs. Convention: the first value of
-every parameter list is the smallest, cheapest point; tests/test_benchmarks.py and the CI subset in
+Every suite takes its data from here, and the workloads from `rnnbench bench` (rnnbench.bench.workloads and
+.training), so asv and the bench time the same computation on the same seeded inputs. Convention: the first
+value of every parameter list is the smallest, cheapest point; tests/test_benchmarks.py and the CI subset in
 .ci/run run exactly that point.
 
 Shapes are strings "T<steps>-B<batch>-I<input>-H<hidden>" so asv's tables and `-b` regexes show them.
@@ -12,6 +12,7 @@ import re
 
 from rnnbench import InputError
 from rnnbench.backend import get_backend
+from rnnbench.bench import training
 from rnnbench.bench.workloads import RnnbenchWorkload, TorchWorkload, make_data
 from rnnbench.cells import CELLS as _CELL_SPECS
 
@@ -63,15 +64,36 @@ def workload(cell, backend, shape):
 
 def torch_workload(cell, device, shape):
     """The same layer, parameters and data in PyTorch on `device`; skipped without torch or the device."""
+    _torch(device)
+    x, d_output = make_data(*dims(shape), DTYPE, SEED)
+    params = RnnbenchWorkload(cell, "reference", x, d_output, seed=SEED).state_dict()
+    return TorchWorkload(cell, params, x, d_output, device=device)
+
+
+def _torch(device):
+    """torch, or NotImplementedError (asv's skip) without it or without the device."""
     try:
         import torch
     except ImportError as e:
         raise NotImplementedError("torch is not installed") from e
     if device == "cuda" and not torch.cuda.is_available():
         raise NotImplementedError("torch sees no CUDA device")
-    x, d_output = make_data(*dims(shape), DTYPE, SEED)
-    params = RnnbenchWorkload(cell, "reference", x, d_output, seed=SEED).state_dict()
-    return TorchWorkload(cell, params, x, d_output, device=device)
+    return torch
+
+
+def train_step(task, cell, backend, seq_len):
+    """One training step of train_config's model on a batch drawn once (bench.training); skipped without the
+    backend."""
+    require_backend(backend)
+    return training.RnnbenchTrainStep(train_config(task, cell, backend, seq_len))
+
+
+def torch_train_step(task, cell, device, seq_len):
+    """The same step in PyTorch on `device`, from the same weights and batch; skipped without torch or the
+    device."""
+    _torch(device)
+    return training.TorchTrainStep(training.RnnbenchTrainStep(train_config(task, cell, "reference", seq_len)),
+                                   device)
 
 
 def train_config(task, cell, backend, seq_len, **overrides):

@@ -4,6 +4,7 @@ No timing is asserted: only that the numbers reported are consistent with their 
 the comparators compute what rnnbench computes.
 """
 import csv
+import importlib.util
 import json
 import sys
 
@@ -15,23 +16,29 @@ from rnnbench.bench import run_bench
 from rnnbench.bench.timing import time_interleaved
 from rnnbench.bench.torch_cells import TorchPeephole
 from rnnbench.cli import main
+from rnnbench.kernels.cpu import isa
 from rnnbench.network import RNN
+from rnnbench.report import build_from_frames
 
-META_KEYS = {"cpu", "cores", "threads", "python", "numpy", "numba", "torch", "dtype", "date", "sgemm_gflops",
-             "njit_dot_gflops", "packed_gemm_gflops"}
-ROW_KEYS = {"cell", "backend", "against", "T", "B", "I", "H", "dtype", "threads", "pass", "time_s",
-            "against_time_s", "ratio", "gflops", "repeats"}
+HAS_JAX = importlib.util.find_spec("jax") is not None
+META_KEYS = {"cpu", "cores", "threads", "python", "numpy", "numba", "torch", "jax", "dtype", "date", "sgemm_gflops",
+             "njit_dot_gflops", "packed_gemm_gflops", "isa", "vector_bits", "cpu_name", "against", "passes"}
+ROW_KEYS = {"cell", "backend", "against", "T", "B", "I", "H", "dtype", "threads", "pass", "time_s", "gflops",
+            "repeats", "flop", "max_rel_diff", "max_rel_diff_with", "torch_time_s", "torch_ratio", "jax_time_s",
+            "jax_ratio"}
 # matrix-product FLOP of one layer on (T, B, I) = (5, 2, 3), H = 4, written out from the definition:
 # forward 2*T*B*I*G*H + 2*T*B*H*G*H = 60*G*H + 80*G*H = 140*G*H; forward+backward three times that
 FLOP = {"rnn": 140 * 4, "gru": 140 * 12, "lstm": 140 * 16, "peephole": 140 * 16}
+# the train-step pass at (T, B, H) = (6, 3, 5) on the adding task (I = 2): 3 * (2*6*3*2*G*5 + 2*6*3*5*G*5)
+TRAIN_FLOP = {"rnn": 3780 * 1, "gru": 3780 * 3, "lstm": 3780 * 4, "peephole": 3780 * 4}
 
 
 @pytest.fixture(scope="module")
 def bench_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     # one thread: on a loaded CI machine multi-threaded OpenMP runs can stall for seconds per call
-    argv = ["bench", "--backends", "reference,cpu", "--shapes", "5,2,3,4", "--repeats", "1", "--threads", "1",
-            "--out", str(out)]
+    argv = ["bench", "--backends", "reference,cpu", "--shapes", "5,2,3,4", "--train-shape", "6,3,5",
+            "--repeats", "1", "--threads", "1", "--out", str(out)]
     import io
     from contextlib import redirect_stderr, redirect_stdout
     stdout, stderr = io.StringIO(), io.StringIO()
@@ -47,41 +54,89 @@ def test_bench_writes_table_csv_and_json(bench_run):
     meta, rows = doc["meta"], doc["rows"]
     assert META_KEYS <= set(meta) and meta["threads"] == 1 and meta["dtype"] == "float32"
     assert meta["sgemm_gflops"] > 0 and meta["njit_dot_gflops"] > 0 and meta["packed_gemm_gflops"] > 0
-    assert len(rows) == 4 * 2 * 2                       # cells x passes x backends
+    against = ["torch", "jax"] if HAS_JAX else ["torch"]
+    assert meta["against"] == against and meta["passes"] == ["forward", "forward+backward", "train-step"]
+    assert len(rows) == 4 * 3 * 2                       # cells x passes x backends
     assert {(r["cell"], r["pass"], r["backend"]) for r in rows} == {
-        (c, p, b) for c in FLOP for p in ("forward", "forward+backward") for b in ("reference", "cpu")}
+        (c, p, b) for c in FLOP for p in ("forward", "forward+backward", "train-step") for b in ("reference", "cpu")}
     for r in rows:
         assert ROW_KEYS <= set(r)
-        assert (r["T"], r["B"], r["I"], r["H"], r["dtype"], r["threads"], r["repeats"]) == (5, 2, 3, 4, "float32", 1, 1)
-        assert r["against"] == "torch"
-        assert r["ratio"] == pytest.approx(r["time_s"] / r["against_time_s"], rel=1e-12)
-        flop = FLOP[r["cell"]] * (1 if r["pass"] == "forward" else 3)
+        shape = (6, 3, 2, 5) if r["pass"] == "train-step" else (5, 2, 3, 4)
+        assert (r["T"], r["B"], r["I"], r["H"], r["dtype"], r["threads"], r["repeats"]) == (*shape, "float32", 1, 1)
+        # the train step is compared with PyTorch only; the layer passes with every framework installed
+        compared = ["torch"] if r["pass"] == "train-step" else against
+        assert r["against"] == ",".join(compared)
+        for name in ("torch", "jax"):
+            if name in compared:
+                assert r[f"{name}_ratio"] == pytest.approx(r["time_s"] / r[f"{name}_time_s"], rel=1e-12)
+            else:
+                assert r[f"{name}_time_s"] is None and r[f"{name}_ratio"] is None
+        flop = TRAIN_FLOP[r["cell"]] if r["pass"] == "train-step" else FLOP[r["cell"]] * (
+            1 if r["pass"] == "forward" else 3)
         assert r["flop"] == flop
         assert r["gflops"] == pytest.approx(flop / r["time_s"] / 1e9, rel=1e-12)
-        # the backend and PyTorch computed the same outputs (and gradients) before being timed
-        assert r["max_rel_diff"] < 1e-5
+        # the backend and every framework computed the same outputs (gradients, updates) before being timed
+        assert r["max_rel_diff"] < 1e-4 and r["max_rel_diff_with"] in compared
     with open(out / "bench.csv", newline="") as f:
         csv_rows = list(csv.DictReader(f))
     assert len(csv_rows) == len(rows)
     for c, j in zip(csv_rows, rows):
-        assert c["cell"] == j["cell"] and c["pass"] == j["pass"] and float(c["ratio"]) == j["ratio"]
+        assert c["cell"] == j["cell"] and c["pass"] == j["pass"] and float(c["torch_ratio"]) == j["torch_ratio"]
+    header = [line for line in stdout.splitlines() if line.startswith("#")]
+    # the ISA path the kernels compiled for, as the kernels' own module reports it, in JSON and table header
+    assert (meta["isa"], meta["vector_bits"], meta["cpu_name"]) == (isa.ISA, 8 * isa.VECTOR_BYTES, isa.CPU_NAME)
+    assert f"compiled for {isa.ISA} ({8 * isa.VECTOR_BYTES}-bit vectors" in header[0]
     table = [line for line in stdout.splitlines() if not line.startswith("#")]
-    assert len(table) == 1 + len(rows) and "ratio" in table[0]
-    assert "[8/8]" in stderr                            # progress: cells x passes measurements
+    assert len(table) == 1 + len(rows) and all(f"{name} ratio" in table[0] for name in against)
+    assert "[12/12]" in stderr                          # progress: cells x passes measurements
+    assert ("JAX is not installed" in stderr) != HAS_JAX
+
+
+def test_report_speed_section_reads_the_bench(bench_run, tmp_path):
+    # the report of an empty store plus this bench run: ratios per framework, recomputed here with pandas
+    import pandas as pd
+    _, _, _, out = bench_run
+    doc = json.loads((out / "bench.json").read_text())
+    md = (build_from_frames(None, None, None, doc, tmp_path / "r").parent / "report.md").read_text()
+    got = pd.read_csv(tmp_path / "r" / "tables" / "speed.csv")
+    bench = pd.DataFrame(doc["rows"])
+    assert len(got) == len(bench) and (got["pass"] == bench["pass"]).all()
+    for name, label in (("torch", "PyTorch"), ("jax", "JAX")):
+        expected = bench["time_s"] / bench[f"{name}_time_s"].astype(float)
+        np.testing.assert_allclose(got[f"{name}_ratio"], expected, rtol=1e-12)
+        assert (f"ratio to {label}" in md) == (name in doc["meta"]["against"])
+    speed = md[md.index("5. Speed"):]
+    assert "speedup" not in md.lower() and "![" in speed       # one convention; the figure is there
+    assert f"CPU kernels compiled for {isa.ISA} ({8 * isa.VECTOR_BYTES}-bit vectors, LLVM CPU {isa.CPU_NAME})" in speed
+
+
+def test_report_reads_bench_json_from_before_per_framework_columns(tmp_path):
+    # bench.json as `rnnbench bench` wrote it before JAX (reports/bench/): one against_time_s per row
+    rows = [{"cell": "lstm", "backend": b, "against": a, "pass": "forward", "T": 5, "B": 2, "I": 2, "H": 4,
+             "dtype": "float32", "threads": 1, "time_s": 0.002, "against_time_s": 0.004, "ratio": 0.5}
+            for b, a in (("cpu", "torch"), ("cuda", "torch-cuda"))]
+    md = (build_from_frames(None, None, None, {"meta": {"cpu": "test"}, "rows": rows}, tmp_path / "r").parent
+          / "report.md").read_text()
+    import pandas as pd
+    got = pd.read_csv(tmp_path / "r" / "tables" / "speed.csv")
+    assert list(got["torch_ratio"]) == [0.5, 0.5] and got["jax_ratio"].isna().all()
+    assert "does not say which vector ISA" in md
 
 
 def test_run_bench_without_comparator():
     rows, meta = run_bench(cells=("gru",), shapes=((3, 2, 2, 3),), backends=("reference",), against="none",
                            threads=1, repeats=1, passes=("forward",))
     assert meta["threads"] == 1 and len(rows) == 1
-    assert rows[0]["against_time_s"] is None and rows[0]["ratio"] is None and rows[0]["time_s"] > 0
+    assert rows[0]["against"] == "none" and rows[0]["torch_ratio"] is None and rows[0]["time_s"] > 0
 
 
 def test_cuda_backend_row_agrees_with_torch():
     # numba's simulator without a GPU (tests/conftest.py); PyTorch on CPU is then the comparator
-    rows, _ = run_bench(cells=("lstm",), shapes=((3, 2, 2, 4),), backends=("cuda",), threads=1, repeats=1)
+    # (JAX on its CPU: this jaxlib has no GPU backend)
+    rows, _ = run_bench(cells=("lstm",), shapes=((3, 2, 2, 4),), backends=("cuda",), threads=1, repeats=1,
+                        passes=("forward", "forward+backward"))
     assert [(r["backend"], r["pass"]) for r in rows] == [("cuda", "forward"), ("cuda", "forward+backward")]
-    expected = "torch-cuda" if torch.cuda.is_available() else "torch"
+    expected = ("torch-cuda" if torch.cuda.is_available() else "torch") + (",jax" if HAS_JAX else "")
     assert all(r["against"] == expected and r["max_rel_diff"] < 1e-5 for r in rows)
 
 
@@ -93,6 +148,10 @@ def test_cuda_backend_row_agrees_with_torch():
     (["--backends", "nope"], "unknown backend"),
     (["--threads", "0"], "threads"),
     (["--against", "tensorflow"], "unknown comparator"),
+    (["--against", "torch,torch"], "at most once"),
+    (["--passes", "forward,backward"], "passes must be among"),
+    (["--train-shape", "5,2"], "bad shape"),
+    (["--train-shape", "1,2,3", "--passes", "train-step"], "seq_len"),
     (["--dtype", "float16"], "dtype"),
     (["--repeats", "0"], "repeats"),
 ])
@@ -116,6 +175,25 @@ def test_missing_torch_is_one_line(monkeypatch, capsys):
     assert main(["bench", "--shapes", "2,1,1,2", "--against", "torch"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "PyTorch" in err
+
+
+def test_missing_jax_is_skipped_with_a_note(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "jax", None)       # `import jax` now raises ImportError
+    assert main(["bench", "--shapes", "2,1,1,2", "--against", "torch,jax", "--passes", "forward", "--cells", "rnn",
+                 "--repeats", "1", "--threads", "1"]) == 0
+    out, err = capsys.readouterr()
+    notes = [line for line in err.splitlines() if "JAX" in line]
+    assert notes == ["note: JAX is not installed (pip install 'rnnbench[jax]'): no JAX comparison"]
+    assert "Traceback" not in err and "torch ratio" in out and "jax ratio" not in out
+
+
+def test_train_step_rows_agree_with_torch_in_float64():
+    # one adding-model optimizer step per cell, rnnbench's train_step against the same step in PyTorch:
+    # after the same steps on the same batch, the loss and the update of one more step agree to rounding
+    rows, meta = run_bench(cells=("rnn", "gru", "lstm", "peephole"), backends=("cpu",), against="torch",
+                           dtype="float64", threads=1, repeats=1, passes=("train-step",), train_shape=(8, 4, 6))
+    assert meta["train_shape"] == [8, 4, 6] and [r["pass"] for r in rows] == ["train-step"] * 4
+    assert all(r["against"] == "torch" and r["max_rel_diff"] < 1e-10 for r in rows)
 
 
 def test_time_interleaved_warms_up_then_alternates_with_a_lead_in():

@@ -9,10 +9,11 @@ peephole 4):
     forward             the sum of the two
     backward            about twice forward (dL/dinput and dL/dweight products for each forward product)
     forward+backward    3 * forward
+    train-step          as forward+backward (the readout, loss and optimizer are O(parameters), left out)
 """
 from rnnbench.cells import get_cell
 
-PASSES = ("forward", "forward+backward")
+PASSES = ("forward", "forward+backward", "train-step")
 
 
 def layer_flop(cell, T, B, I, H, pass_):

@@ -5,6 +5,8 @@ import os
 import platform
 import subprocess
 
+from rnnbench.kernels.cpu.isa import describe
+
 
 def cpu_model():
     """The CPU's marketing name from /proc/cpuinfo (Linux), else what platform knows."""
@@ -42,7 +44,8 @@ def _git_commit():
 
 
 def machine_meta(threads, dtype):
-    """The JSON "meta" fields that describe the machine, the software and the run settings."""
+    """The JSON "meta" fields that describe the machine, the software and the run settings; isa, vector_bits
+    and cpu_name say which vector ISA path the CPU kernels compiled for (rnnbench.kernels.cpu.isa)."""
     return {
         "cpu": cpu_model(),
         "cores": os.cpu_count(),
@@ -51,6 +54,8 @@ def machine_meta(threads, dtype):
         "numpy": _version("numpy"),
         "numba": _version("numba"),
         "torch": _version("torch"),
+        "jax": _version("jax"),
+        **describe(),
         "dtype": dtype,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "platform": platform.platform(),

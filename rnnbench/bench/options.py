@@ -9,18 +9,26 @@ from rnnbench.network import DTYPES
 DEFAULT_SHAPES = ((1000, 64, 2, 128), (200, 128, 10, 128), (100, 64, 128, 512), (100, 1, 2, 128))
 # --quick: the same regimes, shorter sequences
 QUICK_SHAPES = ((100, 64, 2, 128), (50, 128, 10, 128), (20, 64, 128, 512), (50, 1, 2, 128))
-AGAINST = ("torch", "none")
+# (T, B, H) of the train-step pass: issue 14's adding model (the input size is the task's, 2); --quick: T = 100
+TRAIN_SHAPE = (400, 50, 128)
+QUICK_TRAIN_SHAPE = (100, 50, 128)
+
+
+def _positive_ints(text, n, what, flag):
+    fields = [f.strip() for f in text.split(",")]
+    if len(fields) != n or not all(f.isdigit() and int(f) > 0 for f in fields):
+        raise InputError(f"bad shape {text.strip()!r} in {flag}: expected {n} positive integers {what}")
+    return tuple(int(f) for f in fields)
 
 
 def parse_shapes(text):
     """"T,B,I,H;T,B,I,H" -> ((T, B, I, H), ...), every entry a positive integer."""
-    shapes = []
-    for part in text.split(";"):
-        fields = [f.strip() for f in part.split(",")]
-        if len(fields) != 4 or not all(f.isdigit() and int(f) > 0 for f in fields):
-            raise InputError(f"bad shape {part.strip()!r} in --shapes: expected four positive integers T,B,I,H")
-        shapes.append(tuple(int(f) for f in fields))
-    return tuple(shapes)
+    return tuple(_positive_ints(part, 4, "T,B,I,H", "--shapes") for part in text.split(";"))
+
+
+def parse_train_shape(text):
+    """"T,B,H" -> (T, B, H), every entry a positive integer."""
+    return _positive_ints(text, 3, "T,B,H", "--train-shape")
 
 
 def parse_list(text):
@@ -28,10 +36,10 @@ def parse_list(text):
     return tuple(s.strip() for s in text.split(",") if s.strip())
 
 
-def check_shapes(shapes):
+def check_shapes(shapes, n=4, what="(T, B, I, H)"):
     for shape in shapes:
-        if (len(shape) != 4 or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in shape)):
-            raise InputError(f"bad shape {shape!r}: expected four positive integers (T, B, I, H)")
+        if (len(shape) != n or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in shape)):
+            raise InputError(f"bad shape {shape!r}: expected {n} positive integers {what}")
 
 
 def check_positive(name, value):
@@ -50,31 +58,27 @@ def check_backends(names):
             raise InputError(f"backend {name!r} is not available here: {e}") from None
 
 
-def check_against(against):
-    if against not in AGAINST:
-        raise InputError(f"unknown comparator {against!r}; expected one of {', '.join(AGAINST)}")
-    if against == "torch":
-        try:
-            import torch  # noqa: F401
-        except ImportError:
-            raise InputError("--against torch needs PyTorch, which is not installed "
-                             "(pip install 'rnnbench[torch]', or use --against none)") from None
-
-
-def check_settings(cells, shapes, backends, against, dtype, repeats, warmup, passes):
-    """Everything run_bench takes, checked up front so a bad value fails before minutes of timing."""
+def check_settings(cells, shapes, backends, dtype, repeats, warmup, passes, train_shape):
+    """Everything run_bench takes (but the comparators), checked up front so a bad value fails before minutes
+    of timing."""
     if not cells:
         raise InputError("no cell given; expected one or more of rnn, gru, lstm, peephole")
     for cell in cells:
         get_cell(cell)
-    if not shapes:
-        raise InputError("no shape given; expected one or more T,B,I,H")
-    check_shapes(shapes)
+    if not passes or any(p not in PASSES for p in passes):
+        raise InputError(f"passes must be among {', '.join(PASSES)}, got {passes!r}")
+    if any(p != "train-step" for p in passes):
+        if not shapes:
+            raise InputError("no shape given; expected one or more T,B,I,H")
+        check_shapes(shapes)
     if dtype not in DTYPES:
         raise InputError(f"unsupported dtype {dtype!r}; expected float32 or float64")
     check_positive("repeats", repeats)
     check_positive("warmup", warmup)        # at least one untimed call: it absorbs JIT compilation
-    if not passes or any(p not in PASSES for p in passes):
-        raise InputError(f"passes must be among {', '.join(PASSES)}, got {passes!r}")
     check_backends(backends)
-    check_against(against)
+    if "train-step" in passes:
+        from rnnbench.bench.training import adding_config
+        check_shapes([train_shape], 3, "(T, B, H)")
+        for cell in cells:
+            for backend in backends:
+                adding_config(cell, backend, *train_shape, dtype)     # the training config's own checks

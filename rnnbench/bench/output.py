@@ -5,35 +5,49 @@ import math
 import os
 import tempfile
 
+from rnnbench.bench.comparators import COMPARATORS, LABELS
 from rnnbench.errors import InputError
 
+# per comparator c: c_time_s (its time) and c_ratio = time_s / c_time_s (below 1: rnnbench is faster), null
+# where the row was not compared with c; max_rel_diff is the worst over the comparators, max_rel_diff_with
+# names it
 ROW_FIELDS = ("cell", "backend", "against", "T", "B", "I", "H", "dtype", "threads", "pass", "time_s",
-              "against_time_s", "ratio", "gflops", "repeats", "flop", "max_rel_diff")
+              "gflops", "repeats", "flop", "max_rel_diff", "max_rel_diff_with",
+              *(f"{c}_{k}" for c in COMPARATORS for k in ("time_s", "ratio")))
 
 
 def _ms(seconds):
     return "-" if seconds is None else f"{seconds * 1e3:.3f}"
 
 
+def _ratio(value):
+    return "-" if value is None else f"{value:.2f}"
+
+
 def format_table(rows, meta):
-    """A fixed-width text table, headed by the machine and the roofline it is read against."""
+    """A fixed-width text table, headed by the machine, the ISA the CPU kernels compiled for, the roofline."""
+    against = meta.get("against", [])
+    versions = ", ".join(f"{name} {meta[name]}" for name in ("numpy", "numba", *against) if meta.get(name))
     lines = [
         f"# {meta['cpu']}, {meta['cores']} cores, {meta['threads']} threads, {meta['dtype']}; "
-        f"numpy {meta['numpy']}, numba {meta['numba']}, torch {meta['torch']}, python {meta['python']}",
-        f"# GEMM {'x'.join(map(str, meta['gemm_shape']))}: np.dot float32 {meta['sgemm_gflops']:.1f} GFLOP/s, "
-        f"np.dot in @njit {meta['njit_dot_gflops']:.1f}, rnnbench's packed kernel {meta['packed_gemm_gflops']:.1f} "
-        f"GFLOP/s (best of {meta['gemm_repeats']} calls); "
+        f"CPU kernels compiled for {meta['isa']} ({meta['vector_bits']}-bit vectors, "
+        f"LLVM CPU {meta['cpu_name']}); "
+        f"{versions}, python {meta['python']}",
+        f"# GEMM {'x'.join(map(str, meta['gemm_shape']))}: np.dot float32 {meta['sgemm_gflops']:.1f} "
+        f"GFLOP/s, np.dot in @njit {meta['njit_dot_gflops']:.1f}, rnnbench's packed kernel "
+        f"{meta['packed_gemm_gflops']:.1f} GFLOP/s (best of {meta['gemm_repeats']} calls); "
         f"%peak = GFLOP/s / the best {meta['dtype']} GEMM ({meta['peak_gflops']:.1f}); "
-        "ratio = time / against time (< 1: rnnbench faster)",
+        + ("; ".join(f"{c} ratio = rnnbench time / {LABELS[c]} time" for c in against)
+           + " (< 1: rnnbench faster)" if against else "no comparison (--against none)"),
     ]
-    head = ("cell", "T,B,I,H", "pass", "backend", "time ms", "against", "against ms", "ratio", "GFLOP/s",
-            "%peak", "max rel diff")
+    head = ("cell", "T,B,I,H", "pass", "backend", "time ms", "against",
+            *(h for c in against for h in (f"{c} ms", f"{c} ratio")), "GFLOP/s", "%peak", "max rel diff")
     body = []
     for r in rows:
         body.append((r["cell"], f"{r['T']},{r['B']},{r['I']},{r['H']}", r["pass"], r["backend"],
-                     _ms(r["time_s"]), r["against"], _ms(r["against_time_s"]),
-                     "-" if r["ratio"] is None else f"{r['ratio']:.2f}", f"{r['gflops']:.2f}",
-                     f"{100 * r['gflops'] / meta['peak_gflops']:.1f}",
+                     _ms(r["time_s"]), r["against"],
+                     *(v for c in against for v in (_ms(r[f"{c}_time_s"]), _ratio(r[f"{c}_ratio"]))),
+                     f"{r['gflops']:.2f}", f"{100 * r['gflops'] / meta['peak_gflops']:.1f}",
                      "-" if r["max_rel_diff"] is None else f"{r['max_rel_diff']:.1e}"))
     widths = [max(len(str(v)) for v in col) for col in zip(head, *body)]
     for values in (head, *body):

@@ -14,6 +14,8 @@ import torch
 from torch import nn
 
 TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+_MODULES = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+CELLS = (*_MODULES, "peephole")
 
 
 class TorchPeephole(nn.Module):
@@ -59,7 +61,6 @@ def torch_layer(cell, input_size, hidden_size, dtype, state_dict):
     if cell == "peephole":
         module = TorchPeephole(input_size, hidden_size, dtype=tdtype)
     else:
-        cls = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell]
-        module = cls(input_size, hidden_size, dtype=tdtype)
+        module = _MODULES[cell](input_size, hidden_size, dtype=tdtype)
     module.load_state_dict({k: torch.from_numpy(v) for k, v in state_dict.items()})
     return module

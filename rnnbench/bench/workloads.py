@@ -1,6 +1,6 @@
-"""The timed workloads: one recurrent layer on fixed seeded data, as rnnbench runs it and as PyTorch runs it.
+"""The timed workloads: one recurrent layer on fixed seeded data, as rnnbench, PyTorch and JAX run it.
 
-Both sides expose forward() (the layer's forward pass for inference: rnnbench with grad=False, PyTorch
+All sides expose forward() (the layer's forward pass for inference: rnnbench with grad=False, PyTorch
 under no_grad, so neither keeps anything for a backward), train_step() (forward plus backward from a fixed
 random dL/d(output) on all outputs, parameter gradients and dL/dx computed: one training step of the layer)
 and results() -> {name: numpy array} of the last call's outputs (output; after train_step also dx and
@@ -82,6 +82,36 @@ class TorchWorkload:
         if self._trained:
             out["dx"] = self.x.grad.cpu().numpy()
             out.update({k: p.grad.cpu().numpy() for k, p in self.module.named_parameters()})
+        return out
+
+
+class JaxWorkload:
+    """The same layer in JAX (jax_cells: a jitted lax.scan, gradients from jax.vjp) on `device` ("cpu" or
+    "gpu"); the bench starts JAX's CPU client first (jax_cells.start_cpu) so its threads are bounded."""
+
+    def __init__(self, cell, state_dict, x, d_output, device="cpu"):
+        import jax
+
+        from rnnbench.bench.jax_cells import compiled
+        self.jax = jax
+        dev = jax.devices(device)[0]
+        self.params, self.x, self.d_output = jax.device_put((state_dict, x, d_output), dev)
+        self._forward, self._forward_backward = compiled(cell)
+        self._last = None
+
+    def forward(self):
+        # JAX dispatches asynchronously: a timed call must wait for the result
+        self._last = (self.jax.block_until_ready(self._forward(self.params, self.x)), None, None)
+
+    def train_step(self):
+        self._last = self.jax.block_until_ready(self._forward_backward(self.params, self.x, self.d_output))
+
+    def results(self):
+        output, d_params, dx = self._last
+        out = {"output": np.asarray(output)}
+        if d_params is not None:
+            out["dx"] = np.asarray(dx)
+            out.update({k: np.asarray(v) for k, v in d_params.items()})
         return out
 
 

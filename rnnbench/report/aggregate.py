@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from rnnbench.bench.comparators import COMPARATORS
+
 # columns of load_runs() that describe the run's outcome, not its config
 OUTCOME_COLUMNS = ("run_id", "status", "error", "steps_done", "wall_time")
 # config keys that never make two runs different experiments
@@ -221,19 +223,24 @@ def clipping_table(metrics, runs):
     return pd.DataFrame(rows, columns=cols)
 
 
-BENCH_COLUMNS = ["cell", "backend", "against", "pass", "T", "B", "I", "H", "dtype", "threads",
-                 "time_s", "against_time_s", "speedup"]
-
-
 def speed_table(bench_rows):
-    """Rows of `rnnbench bench` JSON -> one row per measurement with speedup = against_time_s / time_s
-    (> 1: rnnbench is faster than what it was measured against; NaN for a bench run with --against none)."""
+    """Rows of `rnnbench bench` JSON -> one row per measurement with, per framework c, its time c_time_s and
+    c_ratio = time_s / c_time_s (below 1: rnnbench is faster; NaN where the row was not compared with c).
+    Rows written before per-framework columns (against, against_time_s) fill their one framework's."""
+    columns = ["cell", "backend", "against", "pass", "T", "B", "I", "H", "dtype", "threads", "time_s",
+               *(f"{c}_{k}" for c in COMPARATORS for k in ("time_s", "ratio"))]
     if not bench_rows:
-        return pd.DataFrame(columns=BENCH_COLUMNS)
+        return pd.DataFrame(columns=columns)
     b = pd.DataFrame(bench_rows)
     b = b[b["time_s"].notna()].copy()
-    b["speedup"] = b["against_time_s"].astype(float) / b["time_s"].astype(float)
-    return b[[c for c in BENCH_COLUMNS if c in b.columns]].reset_index(drop=True)
+    if "against_time_s" in b:
+        framework = b["against"].str.partition("-")[0]
+        for c in COMPARATORS:
+            b[f"{c}_time_s"] = b["against_time_s"].where(framework == c)
+    for c in COMPARATORS:
+        b[f"{c}_time_s"] = b[f"{c}_time_s"].astype(float) if f"{c}_time_s" in b else np.nan
+        b[f"{c}_ratio"] = b["time_s"].astype(float) / b[f"{c}_time_s"]
+    return b[[c for c in columns if c in b.columns]].reset_index(drop=True)
 
 
 @dataclass

@@ -10,7 +10,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
+from rnnbench.bench.comparators import COMPARATORS, LABELS  # noqa: E402
 from rnnbench.report.aggregate import PANEL  # noqa: E402
 
 CELL_COLORS = {"rnn": "tab:red", "rnn-relu": "tab:orange", "gru": "tab:green", "lstm": "tab:blue",
@@ -142,26 +144,32 @@ def forecast_figures(table):
 
 
 def speed_figures(speed):
-    """Speedup of rnnbench over the reference implementation per cell, one bar group per pass and backend
-    (rows measured against nothing have no speedup and no bar)."""
-    speed = speed[speed["speedup"].notna()]
-    if speed.empty:
+    """Ratio rnnbench time / framework time per cell, one bar group per backend, framework and pass (median
+    over shapes; rows not compared with a framework have no bar for it)."""
+    long = pd.concat([speed.assign(framework=LABELS[c], ratio=speed[f"{c}_ratio"]) for c in COMPARATORS])
+    long = long[long["ratio"].notna()]
+    if long.empty:
         return []
-    groups = speed.groupby(["backend", "against", "pass"], sort=True)
-    cells = sorted(speed["cell"].unique())
+    groups = long.groupby(["backend", "framework", "pass"], sort=True)
+    cells = sorted(long["cell"].unique())
     fig, ax = plt.subplots(figsize=(max(5.5, 1.4 * len(cells) + 2), 3.8))
     width = 0.8 / max(1, groups.ngroups)
-    for i, ((backend, against, pas), g) in enumerate(groups):
-        med = g.groupby("cell")["speedup"].median().reindex(cells)
+    for i, ((backend, framework, pas), g) in enumerate(groups):
+        med = g.groupby("cell")["ratio"].median().reindex(cells)
         ax.bar(np.arange(len(cells)) + (i - (groups.ngroups - 1) / 2) * width, med, width,
-               label=f"{backend} vs {against}, {pas}")
+               label=f"{backend} / {framework}, {pas}")
     ax.axhline(1.0, color="black", lw=1, ls="--", label="parity")
+    ax.set_yscale("log")            # a ratio of 0.5 is as far from parity as one of 2
+    plain = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}")
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_formatter(plain)
     ax.set_xticks(np.arange(len(cells)), cells)
     ax.set_xlabel("cell")
-    ax.set_ylabel("speedup (their time / rnnbench time, ×)")
-    title = "Speed against PyTorch (median over shapes)"
+    ax.set_ylabel("ratio (rnnbench time / framework time)")
+    measured = [LABELS[c] for c in COMPARATORS if LABELS[c] in set(long["framework"])]
+    title = f"Speed against {' and '.join(measured)} (median over shapes)"
     ax.set_title(title)
     _legend(ax)
     return [Figure("speed", title,
-                   "Bars above the dashed parity line mean rnnbench is faster than the comparison on the same "
+                   "Bars below the dashed parity line mean rnnbench is faster than the framework on the same "
                    "shapes, threads and dtype.", fig)]

@@ -57,16 +57,25 @@ def _forecasting(a):
     return _or_note(s, "No forecasting runs in this store.")
 
 
+ISA_KEYS = ("isa", "vector_bits", "cpu_name")     # rnnbench.kernels.cpu.isa.describe(), in the bench JSON
+
+
 def _speed(a):
     s = Section("5. Speed",
-                "Kernel timings from `rnnbench bench`: rnnbench's backends against PyTorch on the same shapes, "
-                "threads and dtype, as ratios measured in one run; plus the training throughput the runs saw and "
-                "the parameter count of each cell.")
+                "Timings from `rnnbench bench`: rnnbench's backends against PyTorch and JAX on the same shapes, "
+                "threads and dtype, measured interleaved in one run, as ratios rnnbench time / framework time "
+                "(below 1: rnnbench is faster): one recurrent layer forward and forward+backward, and one "
+                "optimizer step of the adding model (train-step, against PyTorch); plus the training throughput "
+                "the runs saw and the parameter count of each cell.")
     if a.speed.empty:
         s.items.append("Speed was not measured in this run (no `rnnbench bench` JSON next to the store).")
     else:
-        meta = "; ".join(f"{k}: {v}" for k, v in a.bench_meta.items())
+        meta = "; ".join(f"{k}: {v}" for k, v in a.bench_meta.items() if k not in ISA_KEYS)
         s.items.append(f"Machine: {meta}" if meta else "The bench JSON carries no machine metadata.")
+        m = a.bench_meta
+        s.items.append(f"CPU kernels compiled for {m['isa']} ({m['vector_bits']}-bit vectors, LLVM CPU "
+                       f"{m['cpu_name']})." if all(k in m for k in ISA_KEYS) else
+                       "The bench JSON does not say which vector ISA the CPU kernels compiled for.")
         s.items += figures.speed_figures(a.speed)
         s.items.append(tables.speed(a.speed))
     if not a.train_speed.empty:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from rnnbench.bench.comparators import COMPARATORS, LABELS
 from rnnbench.cells import CELLS
 
 
@@ -97,12 +98,15 @@ def forecast(table):
 
 
 def speed(table):
-    """Section 5: bench rows with the speedup over what they were measured against."""
-    view = table.rename(columns={"time_s": "rnnbench time (s)", "against_time_s": "their time (s)",
-                                 "speedup": "speedup (×)"})
-    return Table("speed", "Kernel timings",
-                 "Speedup = their time / rnnbench time on the same shapes, threads and dtype: above 1 rnnbench "
-                 "is faster (empty where the bench ran with --against none).", table, view)
+    """Section 5: bench rows with the ratio rnnbench time / framework time, per framework measured."""
+    unmeasured = [c for c in COMPARATORS if table[f"{c}_time_s"].isna().all()]
+    view = table.drop(columns=[f"{c}_{k}" for c in unmeasured for k in ("time_s", "ratio")])
+    view = view.rename(columns={"time_s": "rnnbench time (s)",
+                                **{f"{c}_time_s": f"{LABELS[c]} time (s)" for c in COMPARATORS},
+                                **{f"{c}_ratio": f"ratio to {LABELS[c]}" for c in COMPARATORS}})
+    return Table("speed", "Kernel timings (and training steps)",
+                 "Ratio = rnnbench time / the framework's time on the same shapes, threads and dtype: below 1 "
+                 "rnnbench is faster (empty where that framework was not measured).", table, view)
 
 
 def training_speed(table):
