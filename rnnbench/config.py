@@ -42,6 +42,7 @@ DEFAULTS = {
     "gradnorm_every": 1000,
     "test_size": 1000,
     "checkpoint_every": 1000,
+    "divergence_factor": 1e6,       # a loss above this many times the task's baseline ends the run as diverged
     "adding_variant": "arjovsky",   # task adding only
     "series": "mackey_glass",       # task forecasting only
     "horizon": 10,                  # task forecasting only: predict the next `horizon` values
@@ -108,6 +109,7 @@ _CHECKS = {
     "gradnorm_every": lambda k, v: _int(k, v, 1),
     "test_size": lambda k, v: _int(k, v, 1),
     "checkpoint_every": lambda k, v: _int(k, v, 0),
+    "divergence_factor": lambda k, v: _float(k, v, low=1.0),
     "adding_variant": lambda k, v: _choice(k, v, ADDING_VARIANTS),
     "series": lambda k, v: _choice(k, v, SERIES),
     "horizon": lambda k, v: _int(k, v, 1),

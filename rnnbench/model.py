@@ -3,6 +3,7 @@
     m = Model("lstm", input_size=2, hidden_size=128, output_size=1, readout="last", backend="cpu")
     y, fwd = m.forward(x, lengths)       # x: (T, B, I) -> y: (B, O) for "last", (T, B, O) for "all"
     grads, g = m.backward(fwd, dy)       # grads: state_dict keys -> arrays; g: the RNN's Grads (norms)
+                                         # (None, None) when dL/dh overflows the model's dtype
 
 readout "last" reads the top layer's final state h_n (so variable-length sequences are read at their own
 last step); "all" reads every step's output. state_dict() is PyTorch's for a module that subclasses
@@ -64,17 +65,22 @@ class Model:
         return h @ self.head["readout.weight"].T + self.head["readout.bias"], fwd
 
     def backward(self, fwd, dy):
-        """dy: dL/dy, y's shape. Returns (grads keyed like state_dict(), the RNN's Grads)."""
+        """dy: dL/dy, y's shape. Returns (grads keyed like state_dict(), the RNN's Grads), or (None, None) when
+        dL/dh is not finite in the model's dtype (a diverged model: the caller decides what that means)."""
         W = self.head["readout.weight"]
-        dy = np.asarray(dy, dtype=self.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            dy = np.asarray(dy, dtype=self.dtype)
+            dh = dy @ W                                                    # (B, H) or (T, B, H)
+        if not np.isfinite(dh).all():
+            return None, None
         if self.readout == "last":
             h = fwd.h_n[-1]                                                # (B, H)
             d_h_n = np.zeros_like(fwd.h_n)
-            d_h_n[-1] = dy @ W
+            d_h_n[-1] = dh
             g = self.rnn.backward(fwd, np.zeros_like(fwd.output), d_h_n=d_h_n)
         else:
             h = fwd.output                                                 # (T, B, H)
-            g = self.rnn.backward(fwd, dy @ W)
+            g = self.rnn.backward(fwd, dh)
         flat_dy = dy.reshape(-1, self.output_size)
         grads = dict(g.params)
         grads["readout.weight"] = flat_dy.T @ h.reshape(-1, h.shape[-1])

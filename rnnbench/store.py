@@ -31,7 +31,8 @@ from rnnbench.errors import InputError
 
 # Bump when a change to kernels, tasks or training changes the numbers a config produces: old runs then
 # keep their ids and new ones get fresh ids instead of being mistaken for finished.
-RESULTS_VERSION = 2    # 2: fused [x_t | h_{t-1}] product and packed micro-kernel (new rounding)
+RESULTS_VERSION = 3    # 2: fused [x_t | h_{t-1}] product and packed micro-kernel (new rounding)
+#                        3: divergence detection ends runs as diverged that used to end done (or failed)
 
 FINISHED = ("done", "diverged")
 HEARTBEAT_S = 5.0        # how often a running run touches its lock
