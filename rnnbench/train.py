@@ -14,6 +14,10 @@ dL/dh (in the model's dtype), the gradient norm, the optimizer's update or its s
 training loss or the test loss of the evaluation at s is above `divergence_factor` times the task's baseline
 loss. No numpy warning is raised for any of these: they are detected and recorded.
 
+Stopping when solved (`stop_when_solved`): once the task's solve criterion (rnnbench.tasks.base
+.SolveCriterion) holds at `solve_patience` evaluations in a row, the run ends "done" at the last of them,
+with a final probe of gradient norms there; `solved_at` is the step of the first of them.
+
 Seeds: one SeedSequence(seed) gives the model's initial weights, the training batches and the test set.
 With a checkpoint object, the run saves its whole state every `checkpoint_every` steps and a rerun resumes
 from it bitwise-identically.
@@ -42,6 +46,7 @@ class TrainResult(NamedTuple):
     metrics: list                # dict rows, see rnnbench.train docstring / contracts
     gradnorms: list              # dict rows: step, layer, t, h_norm, c_norm
     config: dict
+    solved_at: Optional[int] = None   # stop_when_solved: first step of the evaluations in a row that stopped it
 
 
 def build(config):
@@ -122,9 +127,18 @@ def gradnorm_rows(task, model, probe, step):
             for k in range(L) for t in range(T)]
 
 
+def solved_at(rows, criterion, patience):
+    """The step of the first of the last `patience` metrics rows when the criterion holds at all of them."""
+    last = rows[-patience:]
+    if len(last) == patience and all(criterion.holds(row) for row in last):
+        return last[0]["step"]
+    return None
+
+
 def train(config, *, checkpoint=None, progress=None):
     """Train a normalized config; see the module docstring. Returns a TrainResult."""
     task, model, optimizer, rng, test = build(config)
+    criterion = task.solve_criterion if config["stop_when_solved"] else None
     probe = task.take(test, 0, min(config["batch"], test.x.shape[1]))
     steps, eval_every, gradnorm_every = config["steps"], config["eval_every"], config["gradnorm_every"]
     ckpt_every = config["checkpoint_every"] if checkpoint is not None else 0
@@ -165,8 +179,8 @@ def train(config, *, checkpoint=None, progress=None):
         row_time = now
         return True
 
-    def result(status, step, diverged_at=None):
-        return TrainResult(status, step, diverged_at, run["metrics"], run["gradnorms"], config)
+    def result(status, step, diverged_at=None, solved=None):
+        return TrainResult(status, step, diverged_at, run["metrics"], run["gradnorms"], config, solved)
 
     if run["step"] == 0 and not run["metrics"]:
         if not add_row(0):
@@ -180,9 +194,13 @@ def train(config, *, checkpoint=None, progress=None):
         run["loss_sum"] += loss
         run["norm_sum"] += norm
         run["since_row"] += 1
-        if (step % eval_every == 0 or step == steps) and not add_row(step):
-            return result("diverged", step, step)
-        last = step == steps
+        solved = None
+        if step % eval_every == 0 or step == steps:
+            if not add_row(step):
+                return result("diverged", step, step)
+            if criterion is not None:
+                solved = solved_at(run["metrics"], criterion, config["solve_patience"])
+        last = step == steps or solved is not None
         if step % gradnorm_every == 0 or last:
             run["gradnorms"] += gradnorm_rows(task, model, probe, step)
         if ckpt_every and step % ckpt_every == 0 and not last:
@@ -191,4 +209,6 @@ def train(config, *, checkpoint=None, progress=None):
                                            "rng": rng.bit_generator.state, "run": run}))
         if progress is not None:
             progress(step, steps, loss, (step - session_step) / (time.perf_counter() - session_start))
+        if solved is not None:
+            return result("done", step, solved=solved)
     return result("done", run["step"])
