@@ -26,6 +26,8 @@ class Model:
             raise InputError(f"unknown readout {readout!r}; expected last or all")
         self.output_size = positive_int("output_size", output_size)
         self.rnn = RNN(cell, input_size, hidden_size, num_layers, nonlinearity, backend, dtype, seed)
+        if self.output_size * hidden_size * self.dtype.itemsize >= 2 ** 63:
+            raise InputError(f"output_size {output_size} x hidden_size {hidden_size} is more than an array can hold")
         self.readout = readout
         # nn.Linear's default: weight and bias ~ U(-1/sqrt(H), 1/sqrt(H))
         rng = np.random.default_rng([seed, 1])

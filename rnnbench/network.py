@@ -18,6 +18,7 @@ activations. Changes made through a reference kept from before are beyond its si
 """
 import functools
 import itertools
+import math
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Optional
 
@@ -146,6 +147,12 @@ class RNN:
         self.nonlinearity = nonlinearity
         self.dtype = check_dtype(dtype)
         seed = check_seed(seed)
+        # every layer after the first has layer 1's shapes; counted before any allocation or loop over layers
+        per_layer = [sum(math.prod(shape) for shape in self.layer_shapes(k).values()) for k in (0, 1)]
+        count = per_layer[0] + (self.num_layers - 1) * per_layer[1]
+        if count * self.dtype.itemsize >= 2 ** 63:
+            raise InputError(f"input_size, hidden_size and num_layers give {count:.3g} parameters, "
+                             f"more than an array can hold")
         self.backend_name = backend
         self.backend = get_backend(backend)
         self._set_params(self._init_params(seed))

@@ -227,3 +227,10 @@ def test_optimizer_step_between_forward_and_backward_is_refused():
         m.backward(stale, np.ones_like(y))
     y, fwd = m.forward(_x())                                                   # the loop's order works
     assert np.isfinite(m.backward(fwd, np.ones_like(y))[0]["weight_hh_l0"]).all()
+
+
+@pytest.mark.parametrize("kwargs", [{"num_layers": 10**30}, {"hidden_size": 2**31}, {"input_size": 10**20}])
+def test_sizes_no_array_can_hold_are_refused_before_any_work(kwargs):
+    """These used to hang (a Python loop over 1e30 layers) or raise numpy's ValueError/TypeError."""
+    args = {"input_size": I, "hidden_size": H, **kwargs}
+    _raises(lambda: rnnbench.RNN("lstm", backend="reference", **args), next(iter(kwargs)))
