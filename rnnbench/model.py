@@ -14,7 +14,8 @@ import numpy as np
 
 from rnnbench.errors import InputError
 from rnnbench.init import uniform
-from rnnbench.network import RNN, positive_int, check_mapping, check_param
+from rnnbench.checks import check_mapping, check_param, positive_int
+from rnnbench.network import RNN
 
 READOUTS = ("last", "all")
 

@@ -8,8 +8,7 @@
     out = m.forward(x, device_arrays=True)         # cuda only: results stay on the GPU (numba device arrays)
 
 Layers run one after another over the whole sequence (layer k's output is layer k+1's input); the time
-loop lives in the backend. Input checks live here, once for all backends: every array is cast to the model's
-dtype first and checked finite after the cast, so a value that overflows float32 is refused like an Inf.
+loop lives in the backend. Inputs are checked here (rnnbench.checks), once for all backends.
 
 Parameter versions: every change of the weights through the model (load_state_dict, or taking the live
 arrays `m.params` to change them in place, as an optimizer or rnnbench.init does) gives them a new version;
@@ -19,17 +18,18 @@ activations. Changes made through a reference kept from before are beyond its si
 import functools
 import itertools
 import math
-from collections.abc import Mapping
 from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
 from rnnbench.backend import get_backend
 from rnnbench.cells import NONLINEARITIES, get_cell
+from rnnbench.checks import (DTYPES, as_numpy, cast_finite, check_dtype, check_keys, check_param, check_real,
+                             check_seed, positive_int)
 from rnnbench.errors import InputError
 from rnnbench.init import uniform
 
-DTYPES = ("float32", "float64")
+__all__ = ["DTYPES", "RNN", "Forward", "Grads"]
 _VERSIONS = itertools.count()     # parameter versions, unique across models
 
 
@@ -47,89 +47,6 @@ class Grads(NamedTuple):
     dc0: Optional[np.ndarray]     # (L, B, H) or None
     grad_norms: np.ndarray        # (L, T): ||dL/dh_t||_F per layer
     cell_grad_norms: Optional[np.ndarray]  # (L, T): ||dL/dc_t||_F for lstm/peephole, else None
-
-
-def positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InputError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def check_seed(seed):
-    """A seed for numpy's Generator: a non-negative integer."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
-
-
-def check_dtype(dtype):
-    """"float32"/"float64", np.float32/np.float64 or their np.dtype -> the np.dtype."""
-    try:
-        dt = None if dtype is None else np.dtype(dtype)
-    except (TypeError, ValueError):
-        dt = None
-    if dt is None or dt.name not in DTYPES:
-        raise InputError(f"unsupported dtype {dtype!r}; expected float32 or float64")
-    return dt
-
-
-def as_numpy(name, value):
-    """An array-like or torch tensor as a numpy array (no copy where none is needed)."""
-    if hasattr(value, "detach"):        # a torch tensor
-        value = value.detach().cpu()
-        try:
-            return value.numpy()
-        except TypeError:               # bfloat16 and other dtypes numpy has no type for
-            raise InputError(f"{name} is a {value.dtype} tensor, which numpy cannot hold; "
-                             f"convert it with .float() first") from None
-    try:
-        return np.asarray(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} is not a rectangular array of numbers") from None
-
-
-def check_mapping(state_dict):
-    if not isinstance(state_dict, Mapping):
-        raise InputError(f"state_dict must be a mapping of parameter names to arrays, "
-                         f"got {type(state_dict).__name__}")
-
-
-def check_keys(state_dict, shapes, what):
-    """InputError unless state_dict is a mapping with exactly the keys of `shapes`."""
-    check_mapping(state_dict)
-    missing = sorted(map(str, set(shapes) - set(state_dict)))
-    extra = sorted(map(str, set(state_dict) - set(shapes)))
-    if missing or extra:
-        raise InputError(f"state_dict does not match {what}: missing keys {missing}, unexpected keys {extra}")
-
-
-def check_param(state_dict, key, shape, dtype):
-    """state_dict[key] as a new C-contiguous array of dtype, checked: real, of `shape`, finite after the cast."""
-    name = f"state_dict[{key!r}]"
-    value = as_numpy(name, state_dict[key])
-    check_real(name, value)
-    if value.shape != tuple(shape):
-        raise InputError(f"{name} has shape {value.shape}, expected {tuple(shape)}")
-    return cast_finite(name, value, dtype, copy=True)
-
-
-def check_real(name, a):
-    """InputError unless a's dtype is a real (integer or floating-point) number type."""
-    if a.dtype.kind == "c":
-        raise InputError(f"{name} must be real, got dtype {a.dtype}")
-    if a.dtype.kind not in "iuf":
-        raise InputError(f"{name} must be numeric, got dtype {a.dtype}")
-
-
-def cast_finite(name, a, dtype, copy=False):
-    """a (real) as a C-contiguous array of dtype, refused when it holds NaN/Inf or values beyond dtype's range."""
-    with np.errstate(over="ignore"):                  # overflow of the cast is reported below, not warned
-        out = np.array(a, dtype=dtype, order="C", copy=True) if copy else np.ascontiguousarray(a, dtype=dtype)
-    if not np.isfinite(out).all():
-        if a.dtype.kind == "f" and not np.isfinite(a).all():
-            raise InputError(f"{name} contains NaN or Inf")
-        raise InputError(f"{name} has values beyond the range of {dtype} (largest {np.finfo(dtype).max:.4g})")
-    return out
 
 
 class RNN:
@@ -227,6 +144,8 @@ class RNN:
         if a.size and (a.min() < 1 or a.max() > T):
             raise InputError(f"lengths must lie in 1..{T} (the sequence length), got {a.min()}..{a.max()}")
         return np.ascontiguousarray(a, dtype=np.int64)
+
+    # ---- forward and backward ---------------------------------------------------------------------
 
     def _on_device(self, device_arrays):
         """Whether layers run with device_arrays=True: always on a GPU backend, so a stack's layers pass
