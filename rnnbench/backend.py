@@ -49,7 +49,7 @@ BACKENDS = {
 
 def get_backend(name):
     """Import and return the backend module `name`; InputError for an unknown one."""
-    if name not in BACKENDS:
+    if not isinstance(name, str) or name not in BACKENDS:
         raise InputError(f"unknown backend {name!r}; expected one of {', '.join(BACKENDS)}")
     module = importlib.import_module(BACKENDS[name])
     check = getattr(module, "check_available", None)

@@ -3,7 +3,8 @@
     cfg = normalize({"task": "adding", "seq_len": 200, "cell": "lstm"})   # InputError names a bad key
 
 The normalized config is canonical (same run -> same dict), so the run store can hash it: options that do
-not apply to the run (momentum without sgd, forget_bias without an lstm cell, task options of other tasks)
+not apply to the run (momentum without sgd, forget_bias without an lstm cell, task options of other tasks,
+stop_when_solved for forecasting, which has no solve criterion, solve_patience without stop_when_solved)
 are None, and giving one explicitly is an error rather than silently ignored.
 """
 import math
@@ -42,6 +43,9 @@ DEFAULTS = {
     "gradnorm_every": 1000,
     "test_size": 1000,
     "checkpoint_every": 1000,
+    "divergence_factor": 1e6,       # a loss above this many times the task's baseline ends the run as diverged
+    "stop_when_solved": False,      # stop once the task's solve criterion holds at solve_patience evaluations in a row
+    "solve_patience": 3,            # stop_when_solved only
     "adding_variant": "arjovsky",   # task adding only
     "series": "mackey_glass",       # task forecasting only
     "horizon": 10,                  # task forecasting only: predict the next `horizon` values
@@ -51,10 +55,25 @@ DEFAULTS = {
 _CONDITIONAL = {
     "momentum": lambda c: c["optimizer"] == "sgd",
     "forget_bias": lambda c: c["cell"] in ("lstm", "peephole"),
+    "stop_when_solved": lambda c: _solvable(c["task"]),
+    "solve_patience": lambda c: c["stop_when_solved"] is True,     # after stop_when_solved: it reads its value
     "adding_variant": lambda c: c["task"] == "adding",
     "series": lambda c: c["task"] == "forecasting",
     "horizon": lambda c: c["task"] == "forecasting",
 }
+
+_WHY_NOT = {"stop_when_solved": "task {task} has no solve criterion", "solve_patience": "stop_when_solved is off"}
+
+
+def _solvable(task):
+    from rnnbench.tasks import solve_criterion
+    return solve_criterion(task) is not None
+
+
+def _bool(key, value):
+    if not isinstance(value, bool):
+        raise InputError(f"config key {key!r} must be true or false, got {value!r}")
+    return value
 
 
 def _choice(key, value, choices):
@@ -108,6 +127,9 @@ _CHECKS = {
     "gradnorm_every": lambda k, v: _int(k, v, 1),
     "test_size": lambda k, v: _int(k, v, 1),
     "checkpoint_every": lambda k, v: _int(k, v, 0),
+    "divergence_factor": lambda k, v: _float(k, v, low=1.0),
+    "stop_when_solved": _bool,
+    "solve_patience": lambda k, v: _int(k, v, 1),
     "adding_variant": lambda k, v: _choice(k, v, ADDING_VARIANTS),
     "series": lambda k, v: _choice(k, v, SERIES),
     "horizon": lambda k, v: _int(k, v, 1),
@@ -132,8 +154,8 @@ def normalize(raw):
     for key, applies in _CONDITIONAL.items():
         if not applies(cfg):
             if raw.get(key) is not None and raw[key] != DEFAULTS[key]:
-                raise InputError(f"config key {key!r} does not apply to this run "
-                                 f"(task {cfg['task']}, cell {cfg['cell']}, optimizer {cfg['optimizer']})")
+                why = _WHY_NOT.get(key, "task {task}, cell {cell}, optimizer {optimizer}").format(**cfg)
+                raise InputError(f"config key {key!r} does not apply to this run ({why})")
             cfg[key] = None
         elif cfg[key] is None and key != "forget_bias":   # forget_bias None keeps PyTorch's default bias
             raise InputError(f"config key {key!r} must be set for this run")

@@ -1,17 +1,35 @@
-"""Initializations applied on top of PyTorch's default (every parameter ~ U(-1/sqrt(H), 1/sqrt(H))).
+"""Initializations: PyTorch's default draw, and the ones applied on top of it.
 
+    w = uniform(rng, 1 / np.sqrt(H), (4 * H, I), np.float32)   # PyTorch's default: U(-bound, bound)
     initialize(rnn, "orthogonal", forget_bias=1.0, rng=rng)   # changes rnn.params in place
 
 "uniform"     PyTorch's default, unchanged.
-"orthogonal"  each gate's (H, H) block of weight_hh is a random orthogonal matrix (Saxe et al. 2014).
+"orthogonal"  each gate's (H, H) block of weight_hh is a random orthogonal matrix (Saxe et al. 2014), drawn
+              in float64 one block at a time.
 "identity"    IRNN (Le, Jaitly & Hinton 2015, "A simple way to initialize recurrent networks of rectified
               linear units"): weight_hh = I and both biases 0; rnn cell with relu only.
 forget_bias   lstm/peephole: the forget gate's total bias b_ih_f + b_hh_f is set to this value (b_ih_f =
               forget_bias, b_hh_f = 0; Gers, Schmidhuber & Cummins 2000); None keeps the default.
 """
+import math
+
 import numpy as np
 
 from rnnbench.errors import InputError
+
+CHUNK = 1 << 16     # values drawn per float64 block by uniform()
+
+
+def uniform(rng, bound, shape, dtype):
+    """An array of `dtype` ~ U(-bound, bound) from the Generator rng, with the values (and the rng state after)
+    of rng.uniform(-bound, bound, shape).astype(dtype): drawn in float64 blocks of CHUNK values cast into
+    the result as they come, so a float32 model never holds a float64 copy of a whole parameter."""
+    out = np.empty(shape, dtype=dtype)
+    flat = out.reshape(-1)
+    for start in range(0, flat.size, CHUNK):
+        stop = min(start + CHUNK, flat.size)
+        flat[start:stop] = rng.uniform(-bound, bound, stop - start)
+    return out
 
 
 def orthogonal(rng, n):
@@ -24,16 +42,20 @@ def initialize(rnn, init, forget_bias=None, rng=None):
     """Apply `init` and `forget_bias` to an rnnbench.RNN's parameters (in place)."""
     H, G = rnn.hidden_size, rnn.spec.gates
     rng = np.random.default_rng(0) if rng is None else rng
+    if not isinstance(init, str) or init not in ("uniform", "orthogonal", "identity"):
+        raise InputError(f"unknown init {init!r}; expected uniform, orthogonal or identity")
     if init == "identity" and (rnn.cell, rnn.nonlinearity) != ("rnn", "relu"):
         raise InputError("identity init (IRNN) needs cell rnn with nonlinearity relu")
-    if init not in ("uniform", "orthogonal", "identity"):
-        raise InputError(f"unknown init {init!r}; expected uniform, orthogonal or identity")
+    if forget_bias is not None and (isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float))
+                                    or not math.isfinite(forget_bias)):
+        raise InputError(f"forget_bias must be a finite number or None, got {forget_bias!r}")
     for p in rnn.params:
         if init == "orthogonal":
             for g in range(G):
                 p["weight_hh"][g * H:(g + 1) * H] = orthogonal(rng, H)
         elif init == "identity":
-            p["weight_hh"][:] = np.eye(H)
+            p["weight_hh"][:] = 0
+            np.fill_diagonal(p["weight_hh"], 1)
             p["bias_ih"][:] = 0
             p["bias_hh"][:] = 0
         if forget_bias is not None and rnn.cell in ("lstm", "peephole"):

@@ -8,18 +8,29 @@
     out = m.forward(x, device_arrays=True)         # cuda only: results stay on the GPU (numba device arrays)
 
 Layers run one after another over the whole sequence (layer k's output is layer k+1's input); the time
-loop lives in the backend. Input checks live here, once for all backends.
+loop lives in the backend. Inputs are checked here (rnnbench.checks), once for all backends.
+
+Parameter versions: every change of the weights through the model (load_state_dict, or taking the live
+arrays `m.params` to change them in place, as an optimizer or rnnbench.init does) gives them a new version;
+backward refuses a forward made with another version, so it never mixes new weights with an old forward's
+activations. Changes made through a reference kept from before are beyond its sight.
 """
 import functools
+import itertools
+import math
 from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
 from rnnbench.backend import get_backend
 from rnnbench.cells import NONLINEARITIES, get_cell
+from rnnbench.checks import (DTYPES, as_numpy, cast_finite, check_dtype, check_keys, check_param, check_real,
+                             check_seed, positive_int)
 from rnnbench.errors import InputError
+from rnnbench.init import uniform
 
-DTYPES = ("float32", "float64")
+__all__ = ["DTYPES", "RNN", "Forward", "Grads"]
+_VERSIONS = itertools.count()     # parameter versions, unique across models
 
 
 class Forward(NamedTuple):
@@ -38,31 +49,30 @@ class Grads(NamedTuple):
     cell_grad_norms: Optional[np.ndarray]  # (L, T): ||dL/dc_t||_F for lstm/peephole, else None
 
 
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InputError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 class RNN:
     def __init__(self, cell, input_size, hidden_size, num_layers=1, nonlinearity="tanh",
                  backend="cpu", dtype="float32", seed=0):
         self.spec = get_cell(cell)
         self.cell = cell
-        self.input_size = _positive_int("input_size", input_size)
-        self.hidden_size = _positive_int("hidden_size", hidden_size)
-        self.num_layers = _positive_int("num_layers", num_layers)
-        if nonlinearity not in NONLINEARITIES:
+        self.input_size = positive_int("input_size", input_size)
+        self.hidden_size = positive_int("hidden_size", hidden_size)
+        self.num_layers = positive_int("num_layers", num_layers)
+        if not isinstance(nonlinearity, str) or nonlinearity not in NONLINEARITIES:
             raise InputError(f"unknown nonlinearity {nonlinearity!r}; expected tanh or relu")
         if nonlinearity != "tanh" and cell != "rnn":
             raise InputError(f"nonlinearity {nonlinearity!r} applies to the rnn cell only, not {cell!r}")
         self.nonlinearity = nonlinearity
-        if str(dtype) not in DTYPES:
-            raise InputError(f"unsupported dtype {dtype!r}; expected float32 or float64")
-        self.dtype = np.dtype(str(dtype))
+        self.dtype = check_dtype(dtype)
+        seed = check_seed(seed)
+        # every layer after the first has layer 1's shapes; counted before any allocation or loop over layers
+        per_layer = [sum(math.prod(shape) for shape in self.layer_shapes(k).values()) for k in (0, 1)]
+        count = per_layer[0] + (self.num_layers - 1) * per_layer[1]
+        if count * self.dtype.itemsize >= 2 ** 63:
+            raise InputError(f"input_size, hidden_size and num_layers give {count:.3g} parameters, "
+                             f"more than an array can hold")
         self.backend_name = backend
         self.backend = get_backend(backend)
-        self.params = self._init_params(seed)
+        self._set_params(self._init_params(seed))
 
     # ---- parameters -------------------------------------------------------------------------------
 
@@ -75,50 +85,47 @@ class RNN:
         # PyTorch's default: every parameter ~ U(-1/sqrt(H), 1/sqrt(H))
         rng = np.random.default_rng(seed)
         bound = 1.0 / np.sqrt(self.hidden_size)
-        return [{name: rng.uniform(-bound, bound, shape).astype(self.dtype)
+        return [{name: uniform(rng, bound, shape, self.dtype)
                  for name, shape in self.layer_shapes(k).items()} for k in range(self.num_layers)]
+
+    def _set_params(self, layers):
+        self._params = layers
+        self._version = next(_VERSIONS)
+
+    @property
+    def params(self):
+        """The live parameters, one dict per layer keyed without `_l{k}`, for changing in place (an optimizer,
+        rnnbench.init). Taking them counts as a change: a forward made before cannot go to backward.
+        To read the weights, use state_dict() (copies)."""
+        self._version = next(_VERSIONS)
+        return self._params
 
     def _keys(self):
         return [f"{name}_l{k}" for k in range(self.num_layers) for name in self.layer_shapes(k)]
 
     def state_dict(self):
         """Parameters as numpy arrays under PyTorch's names (`weight_ih_l0`, ...); copies."""
-        return {f"{name}_l{k}": v.copy() for k, layer in enumerate(self.params) for name, v in layer.items()}
+        return {f"{name}_l{k}": v.copy() for k, layer in enumerate(self._params) for name, v in layer.items()}
 
     def load_state_dict(self, state_dict):
-        """Load torch tensors or numpy arrays with exactly this model's keys and shapes."""
-        expected = {f"{name}_l{k}": shape for k in range(self.num_layers)
-                    for name, shape in self.layer_shapes(k).items()}
-        missing = sorted(set(expected) - set(state_dict))
-        extra = sorted(set(state_dict) - set(expected))
-        if missing or extra:
-            raise InputError(f"state_dict does not match this {self.cell} model: "
-                             f"missing keys {missing}, unexpected keys {extra}")
-        loaded = {}
-        for key, shape in expected.items():
-            value = state_dict[key]
-            value = np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value)
-            if value.shape != tuple(shape):
-                raise InputError(f"state_dict[{key!r}] has shape {value.shape}, expected {tuple(shape)}")
-            if not np.all(np.isfinite(value)):
-                raise InputError(f"state_dict[{key!r}] contains NaN or Inf")
-            loaded[key] = np.ascontiguousarray(value, dtype=self.dtype)
-        self.params = [{name: loaded[f"{name}_l{k}"] for name in self.layer_shapes(k)}
-                       for k in range(self.num_layers)]
+        """Load torch tensors or numpy arrays with exactly this model's keys and shapes (copied, so the
+        model never shares memory with them). Nothing changes unless every value is good."""
+        shapes = {f"{name}_l{k}": shape for k in range(self.num_layers)
+                  for name, shape in self.layer_shapes(k).items()}
+        check_keys(state_dict, shapes, f"this {self.cell} model")
+        self._set_params([{name: check_param(state_dict, f"{name}_l{k}", shape, self.dtype)
+                           for name, shape in self.layer_shapes(k).items()} for k in range(self.num_layers)])
 
     # ---- input checks -----------------------------------------------------------------------------
 
     def _array(self, name, value, shape):
-        a = np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value)
+        a = as_numpy(name, value)
         if a.ndim != len(shape):
             raise InputError(f"{name} must have {len(shape)} dimensions {shape}, got shape {a.shape}")
         if a.shape != shape:
             raise InputError(f"{name} has shape {a.shape}, expected {shape}")
-        if not np.issubdtype(a.dtype, np.number):
-            raise InputError(f"{name} must be numeric, got dtype {a.dtype}")
-        if not np.all(np.isfinite(a)):
-            raise InputError(f"{name} contains NaN or Inf")
-        return np.ascontiguousarray(a, dtype=self.dtype)
+        check_real(name, a)
+        return cast_finite(name, a, self.dtype)
 
     def _state(self, name, value, B):
         L, H = self.num_layers, self.hidden_size
@@ -129,10 +136,10 @@ class RNN:
     def _lengths(self, lengths, T, B):
         if lengths is None:
             return np.full(B, T, dtype=np.int64)
-        a = np.asarray(lengths.cpu().numpy() if hasattr(lengths, "cpu") else lengths)
+        a = as_numpy("lengths", lengths)
         if a.shape != (B,):
             raise InputError(f"lengths has shape {a.shape}, expected ({B},)")
-        if not np.issubdtype(a.dtype, np.integer):
+        if a.dtype.kind not in "iu":
             raise InputError(f"lengths must be integers, got dtype {a.dtype}")
         if a.size and (a.min() < 1 or a.max() > T):
             raise InputError(f"lengths must lie in 1..{T} (the sequence length), got {a.min()}..{a.max()}")
@@ -164,8 +171,10 @@ class RNN:
         grad=False: inference, like PyTorch under no_grad: the result cannot be passed to backward.
         device_arrays=True (cuda backend): output, h_n, c_n stay on the GPU as numba device arrays."""
         if isinstance(h0, tuple):
+            if len(h0) != 2:
+                raise InputError(f"h0 given as a tuple must be (h0, c0), got {len(h0)} items")
             h0, c0 = h0
-        xs = np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach") else x)
+        xs = as_numpy("x", x)
         if xs.ndim != 3:
             raise InputError(f"x must have 3 dimensions (T, B, I), got shape {xs.shape}")
         T, B, _ = xs.shape
@@ -182,7 +191,7 @@ class RNN:
         kw = {"device_arrays": True} if on_device else {}
         caches, h_n, c_n = [], [], []
         inp = x
-        for k, p in enumerate(self.params):
+        for k, p in enumerate(self._params):
             f = self.backend.forward_layer(self.spec, self.nonlinearity, p, inp, h0[k],
                                            c0[k] if self.spec.has_cell_state else None, lengths, keep=grad, **kw)
             caches.append(f)
@@ -191,7 +200,7 @@ class RNN:
             inp = f.output
         c_n = self._gather(c_n, on_device, device_arrays) if self.spec.has_cell_state else None
         return Forward(self._result(inp, on_device, device_arrays), self._gather(h_n, on_device, device_arrays),
-                       c_n, (caches, T, B) if grad else None)
+                       c_n, (caches, T, B, self._version) if grad else None)
 
     def backward(self, out, d_output, d_h_n=None, d_c_n=None, device_arrays=False):
         """Backpropagate through time from dL/d(output) (T, B, H) and optionally dL/dh_n, dL/dc_n (L, B, H).
@@ -200,7 +209,10 @@ class RNN:
             raise InputError("backward needs the value returned by forward")
         if out.cache is None:
             raise InputError("backward needs a forward run with grad=True")
-        caches, T, B = out.cache
+        caches, T, B, version = out.cache
+        if version != self._version:
+            raise InputError("backward needs the forward of the current weights, and this model's weights changed "
+                             "after that forward (load_state_dict, or params taken for an update): run forward again")
         L, H = self.num_layers, self.hidden_size
         d_out = self._array("d_output", d_output, (T, B, H))
         d_h_n = self._state("d_h_n", d_h_n, B)
@@ -213,7 +225,7 @@ class RNN:
         params, dh0, dc0 = {}, [None] * L, [None] * L
         h_norms, c_norms = [None] * L, [None] * L
         for k in range(L - 1, -1, -1):
-            g = self.backend.backward_layer(self.spec, self.nonlinearity, self.params[k], caches[k], d_out,
+            g = self.backend.backward_layer(self.spec, self.nonlinearity, self._params[k], caches[k], d_out,
                                             d_h_n[k], d_c_n[k] if self.spec.has_cell_state else None, **kw)
             params.update({f"{name}_l{k}": v for name, v in g.params.items()})
             dh0[k], dc0[k], h_norms[k], c_norms[k] = g.dh0, g.dc0, g.h_norms, g.c_norms

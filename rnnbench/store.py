@@ -10,7 +10,8 @@ Layout of store_root/<run_id>/:
     metrics.parquet    one row per evaluation (written once, at the end of the run)
     gradnorms.parquet  one row per (step, layer, t) of the probe-batch gradient norms (same)
     status.json        {"status": "done"|"diverged"|"failed", "error", "step", "wall_time", "diverged_at",
-                       "resumed_from" (checkpoint step this process started from, or null)}, written last
+                       "solved_at" (stop_when_solved, see rnnbench.train), "resumed_from" (checkpoint step
+                       this process started from, or null)}, written last
 
 Every file is written to a temp file in the same directory, fsynced and renamed over its name, so a reader
 never sees half a file. A run is finished when status.json says "done" or "diverged"; such runs are never
@@ -31,7 +32,8 @@ from rnnbench.errors import InputError
 
 # Bump when a change to kernels, tasks or training changes the numbers a config produces: old runs then
 # keep their ids and new ones get fresh ids instead of being mistaken for finished.
-RESULTS_VERSION = 2    # 2: fused [x_t | h_{t-1}] product and packed micro-kernel (new rounding)
+RESULTS_VERSION = 3    # 2: fused [x_t | h_{t-1}] product and packed micro-kernel (new rounding)
+#                        3: divergence detection ends runs as diverged that used to end done (or failed)
 
 FINISHED = ("done", "diverged")
 HEARTBEAT_S = 5.0        # how often a running run touches its lock
@@ -328,7 +330,7 @@ def _train_into(config, run_dir, progress):
     wall = result.metrics[-1].get("wall_time") if result.metrics else None
     write_json(run_dir / "status.json", {
         "status": result.status, "error": None, "step": result.step, "diverged_at": result.diverged_at,
-        "resumed_from": resumed_from(),
+        "solved_at": result.solved_at, "resumed_from": resumed_from(),
         "wall_time": time.perf_counter() - start if wall is None else wall})
     checkpoint.path.unlink(missing_ok=True)
     return result.status

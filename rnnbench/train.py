@@ -7,7 +7,16 @@ Per step: a fresh seeded batch, forward, loss, backward, global gradient norm, c
 Every `eval_every` steps (and at steps 0 and the last) a metrics row: the test set's loss and accuracy, and
 train_loss and grad_norm averaged over the steps since the previous row. At step 0, every `gradnorm_every`
 steps and the last step: ||dL/dh_t|| (and ||dL/dc_t||) for every layer and t on a fixed probe batch (the
-first `batch` test sequences). A NaN/Inf loss or gradient stops the run as "diverged" with its rows so far.
+first `batch` test sequences).
+
+Divergence: the run stops as "diverged" at step s, with its rows before s, when at step s the training loss,
+dL/dh (in the model's dtype), the gradient norm, the optimizer's update or its state is NaN/Inf, or when the
+training loss or the test loss of the evaluation at s is above `divergence_factor` times the task's baseline
+loss. No numpy warning is raised for any of these: they are detected and recorded.
+
+Stopping when solved (`stop_when_solved`): once the task's solve criterion (rnnbench.tasks.base
+.SolveCriterion) holds at `solve_patience` evaluations in a row, the run ends "done" at the last of them,
+with a final probe of gradient norms there; `solved_at` is the step of the first of them.
 
 Seeds: one SeedSequence(seed) gives the model's initial weights, the training batches and the test set.
 With a checkpoint object, the run saves its whole state every `checkpoint_every` steps and a rerun resumes
@@ -37,6 +46,7 @@ class TrainResult(NamedTuple):
     metrics: list                # dict rows, see rnnbench.train docstring / contracts
     gradnorms: list              # dict rows: step, layer, t, h_norm, c_norm
     config: dict
+    solved_at: Optional[int] = None   # stop_when_solved: first step of the evaluations in a row that stopped it
 
 
 def build(config):
@@ -63,7 +73,7 @@ def _quiet(f):
 @_quiet
 def loss_and_grads(task, model, batch):
     """Forward and backward on one batch: (loss, grads keyed like state_dict, the RNN's Grads).
-    grads is None when the loss is not finite."""
+    grads is None when the loss, or dL/dh in the model's dtype, is not finite."""
     y, fwd = model.forward(batch.x, batch.lengths)
     loss, dy = LOSSES[task.loss](y, batch.target)
     if not math.isfinite(loss):
@@ -72,15 +82,23 @@ def loss_and_grads(task, model, batch):
     return loss, grads, g
 
 
+def loss_limit(task, config):
+    """The loss above which a run counts as diverged."""
+    return config["divergence_factor"] * task.baseline_loss
+
+
 def train_step(task, model, optimizer, batch, config):
     """One step on one batch: forward, backward, clip, update. Returns (loss, global grad norm before
-    clipping); either NaN/Inf means the step was not applied."""
+    clipping); the norm is NaN or Inf when the run diverged at this step (see the module docstring), and then
+    no parameter was changed."""
     loss, grads, _ = loss_and_grads(task, model, batch)
-    norm = global_norm(grads) if grads is not None else math.nan
-    if math.isfinite(norm):
-        clip(grads, config["clip_mode"], config["clip"], norm)
-        optimizer.step(model.params(), grads)
-    return loss, norm
+    if grads is None or not loss <= loss_limit(task, config):
+        return loss, math.nan
+    norm = global_norm(grads)
+    if not math.isfinite(norm):
+        return loss, norm
+    clip(grads, config["clip_mode"], config["clip"], norm)
+    return loss, norm if optimizer.step(model.params(), grads) else math.nan
 
 
 @_quiet
@@ -109,9 +127,18 @@ def gradnorm_rows(task, model, probe, step):
             for k in range(L) for t in range(T)]
 
 
+def solved_at(rows, criterion, patience):
+    """The step of the first of the last `patience` metrics rows when the criterion holds at all of them."""
+    last = rows[-patience:]
+    if len(last) == patience and all(criterion.holds(row) for row in last):
+        return last[0]["step"]
+    return None
+
+
 def train(config, *, checkpoint=None, progress=None):
     """Train a normalized config; see the module docstring. Returns a TrainResult."""
     task, model, optimizer, rng, test = build(config)
+    criterion = task.solve_criterion if config["stop_when_solved"] else None
     probe = task.take(test, 0, min(config["batch"], test.x.shape[1]))
     steps, eval_every, gradnorm_every = config["steps"], config["eval_every"], config["gradnorm_every"]
     ckpt_every = config["checkpoint_every"] if checkpoint is not None else 0
@@ -129,8 +156,11 @@ def train(config, *, checkpoint=None, progress=None):
     row_time, session_start, session_step = time.perf_counter(), time.perf_counter(), run["step"]
 
     def add_row(step):
+        """Evaluate and append a metrics row; False (nothing appended) when the test loss diverged."""
         nonlocal row_time
         test_loss, extra = evaluate(task, model, test)
+        if not test_loss <= loss_limit(task, config):
+            return False
         now = time.perf_counter()
         n = run["since_row"]
         row = {"step": step,
@@ -147,30 +177,38 @@ def train(config, *, checkpoint=None, progress=None):
         run["loss_sum"] = run["norm_sum"] = 0.0
         run["since_row"] = 0
         row_time = now
+        return True
 
-    def result(status, step, diverged_at=None):
-        return TrainResult(status, step, diverged_at, run["metrics"], run["gradnorms"], config)
+    def result(status, step, diverged_at=None, solved=None):
+        return TrainResult(status, step, diverged_at, run["metrics"], run["gradnorms"], config, solved)
 
     if run["step"] == 0 and not run["metrics"]:
-        add_row(0)
+        if not add_row(0):
+            return result("diverged", 0, 0)
         run["gradnorms"] += gradnorm_rows(task, model, probe, 0)
     for step in range(run["step"] + 1, steps + 1):
         loss, norm = train_step(task, model, optimizer, task.batch(rng, config["batch"]), config)
+        run["step"] = step
         if not math.isfinite(norm):
-            run["step"] = step
             return result("diverged", step, step)
         run["loss_sum"] += loss
         run["norm_sum"] += norm
         run["since_row"] += 1
-        run["step"] = step
+        solved = None
         if step % eval_every == 0 or step == steps:
-            add_row(step)
-        if step % gradnorm_every == 0 or step == steps:
+            if not add_row(step):
+                return result("diverged", step, step)
+            if criterion is not None:
+                solved = solved_at(run["metrics"], criterion, config["solve_patience"])
+        last = step == steps or solved is not None
+        if step % gradnorm_every == 0 or last:
             run["gradnorms"] += gradnorm_rows(task, model, probe, step)
-        if ckpt_every and step % ckpt_every == 0 and step < steps:
+        if ckpt_every and step % ckpt_every == 0 and not last:
             run["elapsed"] = time.perf_counter() - start
             checkpoint.save(copy.deepcopy({"params": model.state_dict(), "optimizer": optimizer.state,
                                            "rng": rng.bit_generator.state, "run": run}))
         if progress is not None:
             progress(step, steps, loss, (step - session_step) / (time.perf_counter() - session_start))
+        if solved is not None:
+            return result("done", step, solved=solved)
     return result("done", run["step"])

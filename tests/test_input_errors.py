@@ -113,3 +113,124 @@ def test_bad_state_dict_leaves_the_model_unchanged(backend, cell, change, name):
     _raises(lambda: m.load_state_dict(change(m.state_dict())), name)
     after = m.state_dict()
     assert all(np.array_equal(after[k], before[k]) for k in before)
+
+
+def _ref(cell="lstm", **kwargs):
+    return rnnbench.RNN(cell, input_size=I, hidden_size=H, num_layers=L, backend="reference", **kwargs)
+
+
+def _bf16(sd):
+    return {k: torch.as_tensor(v).to(torch.bfloat16) for k, v in sd.items()}
+
+
+@pytest.mark.parametrize("kwargs,name", [
+    ({"seed": -1}, "seed"),
+    ({"seed": "abc"}, "seed"),
+    ({"seed": 1.5}, "seed"),
+    ({"seed": None}, "seed"),
+    ({"dtype": np.float16}, "float16"),
+    ({"dtype": None}, "dtype"),
+    ({"dtype": "no-such-type"}, "no-such-type"),
+    ({"cell": ["lstm"]}, "lstm"),
+    ({"backend": ["cpu"]}, "cpu"),
+    ({"nonlinearity": np.array(["tanh"])}, "nonlinearity"),
+])
+def test_bad_constructor_arguments_of_any_type(kwargs, name):
+    args = {"cell": "lstm", "input_size": I, "hidden_size": H, "backend": "reference", **kwargs}
+    _raises(lambda: rnnbench.RNN(args.pop("cell"), **args), name)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", np.float32, np.float64, np.dtype("float32"),
+                                   np.dtype("float64")])
+def test_dtype_as_name_class_or_numpy_dtype(dtype):
+    m = _ref(dtype=dtype)
+    assert m.dtype == np.dtype(dtype)
+    assert m.forward(_x()).output.dtype == np.dtype(dtype)
+
+
+@pytest.mark.parametrize("call,name", [
+    # finite before the cast, infinite after it: refused, not run into Inf outputs
+    (lambda m: m.forward(np.full((T, B, I), 1e300)), "x"),
+    (lambda m: m.forward(_x(), h0=np.full((L, B, H), -1e39)), "h0"),
+    (lambda m: m.forward(_x(i1_1_1=1e39)), "float32"),
+    (lambda m: m.backward(m.forward(_x()), np.full((T, B, H), 1e300)), "d_output"),
+    (lambda m: m.forward(_x() + 1j), "x"),                                  # the imaginary part is not dropped
+    (lambda m: m.forward(_x() * (1 + 0j)), "complex128"),
+    (lambda m: m.forward(torch.as_tensor(_x()).to(torch.bfloat16)), "bfloat16"),
+    (lambda m: m.forward([[[0.0] * I] * B] * (T - 1) + [[[0.0] * I]]), "x"),   # ragged nested lists
+    (lambda m: m.forward(_x(), h0=(np.zeros((L, B, H)),) * 3), "h0"),
+    (lambda m: m.forward(_x(), lengths=[[T], [T, T]]), "lengths"),
+])
+def test_values_the_model_dtype_cannot_hold(call, name):
+    _raises(lambda: call(_ref(dtype="float32")), name)
+
+
+@pytest.mark.parametrize("change,name", [
+    (lambda sd: None, "state_dict"),
+    (lambda sd: "weights", "state_dict"),
+    (lambda sd: list(sd.items()), "state_dict"),
+    (lambda sd: {k: None for k in sd}, "weight_ih_l0"),
+    (lambda sd: {k: np.full(v.shape, "a") for k, v in sd.items()}, "weight_ih_l0"),
+    (lambda sd: {**sd, "bias_hh_l1": sd["bias_hh_l1"] + 1j}, "bias_hh_l1"),
+    (lambda sd: {**sd, "weight_hh_l1": np.full(sd["weight_hh_l1"].shape, 1e39)}, "weight_hh_l1"),   # > float32 max
+    (_bf16, "bfloat16"),
+    (lambda sd: {**sd, 3: sd["bias_hh_l1"], "extra": 0}, "extra"),
+])
+def test_bad_state_dict_of_any_type_leaves_the_model_unchanged(change, name):
+    m = _ref(dtype="float32")
+    before = m.state_dict()
+    _raises(lambda: m.load_state_dict(change(m.state_dict())), name)
+    assert all(np.array_equal(m.state_dict()[k], v) for k, v in before.items())
+
+
+def test_model_state_dict_is_checked_whole_before_any_change():
+    """A bad recurrent weight leaves the readout unchanged too (the head used to be replaced first)."""
+    from rnnbench.model import Model
+    m = Model("gru", I, H, 2, backend="reference")
+    before = m.state_dict()
+    sd = {k: v + 1 for k, v in before.items()}
+    sd["weight_hh_l0"][0, 0] = np.nan
+    _raises(lambda: m.load_state_dict(sd), "weight_hh_l0")
+    assert all(np.array_equal(m.state_dict()[k], v) for k, v in before.items())
+    _raises(lambda: m.load_state_dict(None), "state_dict")
+    _raises(lambda: m.load_state_dict({k: v for k, v in before.items() if k != "readout.bias"}), "readout.bias")
+    for bad in ({"output_size": 0}, {"readout": ["last"]}, {"seed": -2}):
+        args = {"output_size": 2, **bad}
+        _raises(lambda: Model("gru", I, H, args.pop("output_size"), backend="reference", **args),
+                next(iter(bad)))
+
+
+def test_backward_refuses_a_forward_made_with_other_weights():
+    m, other = _ref(seed=1), _ref(seed=2)
+    out = m.forward(_x())
+    _raises(lambda: other.backward(out, np.ones((T, B, H))), "forward")      # another model's forward
+    m.load_state_dict(other.state_dict())
+    _raises(lambda: m.backward(out, np.ones((T, B, H))), "forward")          # weights loaded since
+    out = m.forward(_x())
+    m.params[0]["weight_hh"] *= 2                                              # changed in place, as an optimizer does
+    _raises(lambda: m.backward(out, np.ones((T, B, H))), "forward")
+    out = m.forward(_x())
+    m.state_dict()                                                             # reading copies changes nothing
+    assert m.backward(out, np.ones((T, B, H))).dx.shape == (T, B, I)
+
+
+def test_optimizer_step_between_forward_and_backward_is_refused():
+    from rnnbench.model import Model
+    from rnnbench.optim import make_optimizer
+    m = Model("lstm", I, H, 1, backend="reference", dtype="float64")
+    opt = make_optimizer("sgd", 0.1)
+    y, fwd = m.forward(_x())
+    grads, _ = m.backward(fwd, np.ones_like(y))
+    stale = m.forward(_x())[1]
+    opt.step(m.params(), grads)
+    with pytest.raises(rnnbench.InputError, match="forward"):
+        m.backward(stale, np.ones_like(y))
+    y, fwd = m.forward(_x())                                                   # the loop's order works
+    assert np.isfinite(m.backward(fwd, np.ones_like(y))[0]["weight_hh_l0"]).all()
+
+
+@pytest.mark.parametrize("kwargs", [{"num_layers": 10**30}, {"hidden_size": 2**31}, {"input_size": 10**20}])
+def test_sizes_no_array_can_hold_are_refused_before_any_work(kwargs):
+    """These used to hang (a Python loop over 1e30 layers) or raise numpy's ValueError/TypeError."""
+    args = {"input_size": I, "hidden_size": H, **kwargs}
+    _raises(lambda: rnnbench.RNN("lstm", backend="reference", **args), next(iter(kwargs)))

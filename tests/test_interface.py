@@ -104,3 +104,38 @@ def test_inference_forward_gives_the_same_results_and_no_backward(backend, cell)
         assert (a is None and b is None) or np.array_equal(a, b)
     with pytest.raises(rnnbench.InputError, match="grad=True"):
         m.backward(infer, np.ones((T, B, H)))
+
+
+def test_float32_initialization_draws_no_float64_copy_and_keeps_the_seeded_values():
+    """Peak memory of building a float32 model stays near its parameters' size (it was ~3x: a float64 draw of
+    each parameter, then the cast), and the values are still U(-1/sqrt(H), 1/sqrt(H)) drawn by numpy's
+    Generator in float64 and rounded to float32, so seeded runs keep their initial weights."""
+    import tracemalloc
+    I, H = 3, 512
+    tracemalloc.start()
+    m = rnnbench.RNN("lstm", input_size=I, hidden_size=H, backend="reference", seed=7)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    sd = m.state_dict()
+    size = sum(v.nbytes for v in sd.values())
+    assert peak < 1.5 * size, (peak, size)      # the float64 blocks are 0.5 MB whatever the size
+    rng = np.random.default_rng(7)
+    for key, shape in [("weight_ih_l0", (4 * H, I)), ("weight_hh_l0", (4 * H, H)), ("bias_ih_l0", (4 * H,)),
+                       ("bias_hh_l0", (4 * H,))]:
+        expected = rng.uniform(-1 / np.sqrt(H), 1 / np.sqrt(H), shape).astype(np.float32)
+        np.testing.assert_array_equal(sd[key], expected, err_msg=key)
+
+
+def test_load_state_dict_copies():
+    """The model never shares memory with what it loaded (a torch optimizer's in-place step, or the caller's
+    array changing later, would otherwise change the model's weights behind its back)."""
+    m = rnnbench.RNN("gru", input_size=I, hidden_size=H, backend="reference")
+    module = TORCH_MODULES["gru"](I, H)
+    m.load_state_dict(module.state_dict())
+    arrays = m.state_dict()
+    m.load_state_dict(arrays)
+    with torch.no_grad():
+        module.weight_hh_l0.mul_(2)
+    arrays["weight_ih_l0"][:] = 5
+    np.testing.assert_array_equal(m.state_dict()["weight_hh_l0"], module.weight_hh_l0.detach().numpy() / 2)
+    assert not np.any(m.state_dict()["weight_ih_l0"] == 5)

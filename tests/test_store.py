@@ -42,7 +42,7 @@ class FakeTrain:
                 self.fail_at = None
                 raise RuntimeError(f"boom at {step}")
             if step == self.diverge_at:
-                return types.SimpleNamespace(status="diverged", step=step, diverged_at=step,
+                return types.SimpleNamespace(status="diverged", step=step, diverged_at=step, solved_at=None,
                                              metrics=state["rows"], gradnorms=[], config=config)
             state["rows"].append({"step": step, "train_loss": 1.0 / step, "wall_time": 0.5 * step})
             progress(step, config["steps"], 1.0 / step, 10.0)
@@ -50,7 +50,7 @@ class FakeTrain:
                 checkpoint.save(state)
         grads = [{"step": s, "layer": 0, "t": t, "h_norm": float(s + t), "c_norm": np.nan}
                  for s in (0, config["steps"]) for t in range(3)]
-        return types.SimpleNamespace(status="done", step=state["step"], diverged_at=None,
+        return types.SimpleNamespace(status="done", step=state["step"], diverged_at=None, solved_at=None,
                                      metrics=state["rows"], gradnorms=grads, config=config)
 
 

@@ -12,6 +12,6 @@ NONLINEARITIES = ("tanh", "relu")
 
 def get_cell(name):
     """The CellSpec for `name`, or InputError naming the known cells."""
-    if name not in CELLS:
+    if not isinstance(name, str) or name not in CELLS:
         raise InputError(f"unknown cell {name!r}; expected one of {', '.join(CELLS)}")
     return CELLS[name]

@@ -1,7 +1,7 @@
 """Task registry: make_task(config) -> a Task (see rnnbench.tasks.base for the interface every task has)."""
 from rnnbench.errors import InputError
 from rnnbench.tasks.adding import Adding
-from rnnbench.tasks.base import Batch, Task
+from rnnbench.tasks.base import Batch, SolveCriterion, Task
 from rnnbench.tasks.copy import Copy
 from rnnbench.tasks.forecasting import Forecasting
 from rnnbench.tasks.timing import Timing
@@ -13,7 +13,9 @@ TASKS = {
     "forecasting": lambda c: Forecasting(c["seq_len"], c["series"], c["horizon"]),
 }
 
-__all__ = ["TASKS", "Batch", "Task", "make_task"]
+CLASSES = {"adding": Adding, "copy": Copy, "timing": Timing, "forecasting": Forecasting}
+
+__all__ = ["TASKS", "Batch", "SolveCriterion", "Task", "make_task", "solve_criterion"]
 
 
 def make_task(config):
@@ -21,3 +23,8 @@ def make_task(config):
     if config["task"] not in TASKS:
         raise InputError(f"unknown task {config['task']!r}; expected one of {', '.join(TASKS)}")
     return TASKS[config["task"]](config)
+
+
+def solve_criterion(task):
+    """The SolveCriterion of the task named `task`, or None when it has none (forecasting)."""
+    return CLASSES[task].solve_criterion

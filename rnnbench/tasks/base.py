@@ -9,6 +9,7 @@ A task is an object with
     batch(rng, n) -> Batch      n fresh training sequences from the numpy Generator rng
     test_set(rng, n) -> Batch   the held-out set (a fresh batch unless the task splits its data)
     metrics(pred, batch) -> dict  at least {"accuracy": float}; forecasting adds NRMSE columns
+    solve_criterion             when an evaluation counts as "solved" (a SolveCriterion), or None (forecasting)
 """
 from typing import NamedTuple, Optional
 
@@ -21,9 +22,23 @@ class Batch(NamedTuple):
     lengths: Optional[np.ndarray]  # (B,) int64 when sequences differ in length, else None
 
 
+class SolveCriterion(NamedTuple):
+    """The task counts as solved at an evaluation whose metrics row has row[column] <op> threshold."""
+    column: str                    # a metrics column: "test_loss" or "accuracy"
+    op: str                        # "<" or ">="
+    threshold: float
+    description: str               # for people: "test MSE < 0.01"
+
+    def holds(self, row):
+        """Whether a metrics row (a dict, or a pandas row) meets the criterion; a NaN never does."""
+        value = row[self.column]
+        return bool(value < self.threshold if self.op == "<" else value >= self.threshold)
+
+
 class Task:
     readout = "last"
     loss = "mse"
+    solve_criterion = None
 
     def test_set(self, rng, n):
         return self.batch(rng, n)

@@ -6,11 +6,11 @@ delimiter, 10 blanks: T + 20 steps, one-hot (10 channels). Target = T + 10 blank
 Softmax cross-entropy at every step, averaged over all T + 20 steps (and the batch). The output has 9 classes
 (a0..a8): the delimiter is never a target.
 Baseline (memoryless: blank for T + 10 steps, uniform over the 8 symbols for the last 10):
-10 ln 8 / (T + 20). "Accuracy" = fraction of the 10 recalled symbols predicted right.
+10 ln 8 / (T + 20). "Accuracy" = fraction of the 10 recalled symbols predicted right; "solved": accuracy >= 99%.
 """
 import numpy as np
 
-from rnnbench.tasks.base import Batch, Task
+from rnnbench.tasks.base import Batch, SolveCriterion, Task
 
 N_SYMBOLS = 10      # symbols to remember
 DELIMITER = 9
@@ -21,6 +21,7 @@ class Copy(Task):
     output_size = 9
     readout = "all"
     loss = "ce"
+    solve_criterion = SolveCriterion("accuracy", ">=", 0.99, "recall accuracy >= 99%")
 
     def __init__(self, seq_len):
         self.seq_len = seq_len

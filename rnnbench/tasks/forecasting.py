@@ -7,7 +7,8 @@ back into the training part, as a forecaster's history would). The readout predi
 the last step (direct multi-step forecast); MSE over them.
 Metrics: NRMSE = RMSE / std of the test targets, one step ahead (nrmse_1) and `horizon` steps ahead
 (nrmse_multi), against the persistence forecast y(t+k) = y(t) (persistence_1, persistence_multi).
-Baseline loss = persistence's MSE on the test set. Accuracy does not apply (NaN).
+Baseline loss = persistence's MSE on the test set. Accuracy does not apply (NaN), and neither does "solved":
+a forecast is judged by its NRMSE against persistence, not by a threshold.
 """
 import numpy as np
 

@@ -6,16 +6,18 @@ the first at t1 ~ randint(D) and the second at t1 + d with d ~ uniform on 1..D, 
 d / D, read at the last step (so the measured interval must also be remembered until then); MSE.
 Peepholes let the gates see the cell state, which the paper shows is what lets LSTM count steps precisely.
 Baseline (always predict the mean delay): MSE = Var(d) / D^2 = (D^2 - 1) / (12 D^2).
-"Accuracy" = fraction whose predicted delay rounds to the true one (|pred * D - d| < 0.5).
+"Accuracy" = fraction whose predicted delay rounds to the true one (|pred * D - d| < 0.5); "solved": accuracy
+>= 95%.
 """
 import numpy as np
 
-from rnnbench.tasks.base import Batch, Task
+from rnnbench.tasks.base import Batch, SolveCriterion, Task
 
 
 class Timing(Task):
     input_size = 1
     output_size = 1
+    solve_criterion = SolveCriterion("accuracy", ">=", 0.95, "delay measured to the step in >= 95% of test sequences")
 
     def __init__(self, seq_len):
         self.seq_len = seq_len

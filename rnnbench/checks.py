@@ -1,0 +1,97 @@
+"""Checks of the Python API's arguments, shared by RNN and Model: each bad one raises InputError, one sentence.
+
+Arrays (numpy, anything np.asarray takes, torch tensors) are cast to the model's dtype first and checked
+finite after the cast, so a value that overflows float32 is refused like an Inf.
+"""
+from collections.abc import Mapping
+
+import numpy as np
+
+from rnnbench.errors import InputError
+
+DTYPES = ("float32", "float64")
+
+
+def positive_int(name, value):
+    """value as an int >= 1 (Python or numpy integer, not bool)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InputError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_seed(seed):
+    """A seed for numpy's Generator: a non-negative integer."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def check_dtype(dtype):
+    """"float32"/"float64", np.float32/np.float64 or their np.dtype -> the np.dtype."""
+    try:
+        dt = None if dtype is None else np.dtype(dtype)
+    except (TypeError, ValueError):
+        dt = None
+    if dt is None or dt.name not in DTYPES:
+        raise InputError(f"unsupported dtype {dtype!r}; expected float32 or float64")
+    return dt
+
+
+def as_numpy(name, value):
+    """An array-like or torch tensor as a numpy array (no copy where none is needed)."""
+    if hasattr(value, "detach"):        # a torch tensor
+        value = value.detach().cpu()
+        try:
+            return value.numpy()
+        except TypeError:               # bfloat16 and other dtypes numpy has no type for
+            raise InputError(f"{name} is a {value.dtype} tensor, which numpy cannot hold; "
+                             f"convert it with .float() first") from None
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} is not a rectangular array of numbers") from None
+
+
+def check_mapping(state_dict):
+    """InputError unless state_dict is a mapping (of parameter names to arrays)."""
+    if not isinstance(state_dict, Mapping):
+        raise InputError(f"state_dict must be a mapping of parameter names to arrays, "
+                         f"got {type(state_dict).__name__}")
+
+
+def check_keys(state_dict, shapes, what):
+    """InputError unless state_dict is a mapping with exactly the keys of `shapes`."""
+    check_mapping(state_dict)
+    missing = sorted(map(str, set(shapes) - set(state_dict)))
+    extra = sorted(map(str, set(state_dict) - set(shapes)))
+    if missing or extra:
+        raise InputError(f"state_dict does not match {what}: missing keys {missing}, unexpected keys {extra}")
+
+
+def check_param(state_dict, key, shape, dtype):
+    """state_dict[key] as a new C-contiguous array of dtype, checked: real, of `shape`, finite after the cast."""
+    name = f"state_dict[{key!r}]"
+    value = as_numpy(name, state_dict[key])
+    check_real(name, value)
+    if value.shape != tuple(shape):
+        raise InputError(f"{name} has shape {value.shape}, expected {tuple(shape)}")
+    return cast_finite(name, value, dtype, copy=True)
+
+
+def check_real(name, a):
+    """InputError unless a's dtype is a real (integer or floating-point) number type."""
+    if a.dtype.kind == "c":
+        raise InputError(f"{name} must be real, got dtype {a.dtype}")
+    if a.dtype.kind not in "iuf":
+        raise InputError(f"{name} must be numeric, got dtype {a.dtype}")
+
+
+def cast_finite(name, a, dtype, copy=False):
+    """a (real) as a C-contiguous array of dtype, refused when it holds NaN/Inf or values beyond dtype's range."""
+    with np.errstate(over="ignore"):                  # overflow of the cast is reported below, not warned
+        out = np.array(a, dtype=dtype, order="C", copy=True) if copy else np.ascontiguousarray(a, dtype=dtype)
+    if not np.isfinite(out).all():
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            raise InputError(f"{name} contains NaN or Inf")
+        raise InputError(f"{name} has values beyond the range of {dtype} (largest {np.finfo(dtype).max:.4g})")
+    return out
