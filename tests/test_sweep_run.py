@@ -128,7 +128,7 @@ def test_killed_run_resumes_from_its_checkpoint_to_the_same_numbers(tmp_path):
     killed, fresh = tmp_path / "killed", tmp_path / "fresh"
     proc = _start("sweep", str(sweep), "--store", str(killed), "--workers", "1")
     try:
-        _wait_until(lambda: (killed / rid / "checkpoint.pkl").exists(), [proc])
+        _wait_until(lambda: (killed / rid / "checkpoint.npz").exists(), [proc])
     finally:
         _kill(proc)
     assert not (killed / rid / "status.json").exists()
