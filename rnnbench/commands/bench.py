@@ -25,15 +25,15 @@ def add_arguments(parser):
 def run(args):
     from rnnbench.bench import DEFAULT_SHAPES, QUICK_SHAPES, format_table, run_bench, write_results
     from rnnbench.bench.options import parse_list, parse_shapes
-    from rnnbench.bench.output import check_out_dir
+    from rnnbench.paths import check_dir
 
+    if args.out is not None:
+        check_dir(args.out, "--out")        # before the timing, not after it
     if args.shapes is not None:
         shapes = parse_shapes(args.shapes)
     else:
         shapes = QUICK_SHAPES if args.quick else DEFAULT_SHAPES
     repeats = args.repeats if args.repeats is not None else (3 if args.quick else 7)
-    if args.out is not None:
-        check_out_dir(args.out)
     rows, meta = run_bench(cells=parse_list(args.cells), shapes=shapes, backends=parse_list(args.backends),
                            against=args.against, dtype=args.dtype, threads=args.threads, repeats=repeats,
                            progress=lambda line: print(line, file=sys.stderr, flush=True))

@@ -57,26 +57,31 @@ def progress_bar(total, desc=None):
 
 
 def run(args):
-    import json
-    from pathlib import Path
+    import sys
 
     from rnnbench import store
     from rnnbench.backend import get_backend
+    from rnnbench.paths import check_dir
 
+    store_root = check_dir(args.out, "--out")
     config = config_from_args(args)
     get_backend(config["backend"])              # an unavailable backend is bad input, not a failed run
     update, close = (None, lambda: None) if args.no_progress else progress_bar(config["steps"], "train")
     try:
-        rid = store.execute(config, args.out, progress=update)
+        rid = store.execute(config, store_root, progress=update)
     finally:
         close()
-    run_dir = Path(args.out) / rid
-    status = json.loads((run_dir / "status.json").read_text())
-    line = f"run {rid}: {status['status']} at step {status['step']}, {status['wall_time']:.1f} s -> {run_dir}"
-    if status["status"] == "failed":
-        print(f"{line}\n{status['error']}")
+    run_dir = store_root / rid
+    status = store.read_status(run_dir)
+    if status is None:       # another process took the run over (this one was paused past the stale timeout)
+        print(f"run {rid}: taken over by another process; its results will be in {run_dir}", file=sys.stderr)
         return 1
-    metrics = store.load_metrics(args.out, [rid])
+    wall = "" if status.get("wall_time") is None else f", {status['wall_time']:.1f} s"
+    line = f"run {rid}: {status['status']} at step {status['step']}{wall} -> {run_dir}"
+    if status["status"] == "failed":
+        print(f"{line}\n{status['error']}", file=sys.stderr)
+        return 1
+    metrics = store.load_metrics(store_root, [rid])
     if len(metrics):
         last = metrics.iloc[-1]
         line += (f"\n  test_loss {last['test_loss']:.4g} (baseline {last['baseline_loss']:.4g}, "
