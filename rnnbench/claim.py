@@ -10,7 +10,7 @@ Inside the run directory:
     .claim.<token>/    the owner's own folder: owner, beat (its heartbeat counter) and the temp file of every write
 
 acquire() writes its owner file, then links it to `lock`: the link fails when a lock exists, so a lock is
-created whole or not at all (also on NFS). The new owner then fences off every other .claim.* folder by
+created whole or not at all (also on NFS; the store's filesystem must support hard links). The new owner then fences off every other .claim.* folder by
 renaming it away. Every write checks that `lock` still names its owner and then renames a temp file out of
 the owner's folder into place; once the folder has been fenced off that rename fails, so no write of a
 process that lost its claim lands, however long it was paused and wherever it paused.
@@ -162,7 +162,7 @@ class Claim:
             try:
                 (self.dir / "beat").write_bytes(b"0")
                 (self.dir / "owner").write_bytes(self._owner_bytes)
-                os.link(self.dir / "owner", self.lock)
+                self._link()
             except FileNotFoundError:     # the owner we raced fenced our folder off while tidying: again
                 continue
             except FileExistsError:
@@ -184,6 +184,15 @@ class Claim:
         self._thread = threading.Thread(target=self._beat, daemon=True, name=f"heartbeat {self.run_dir}")
         self._thread.start()
         return True
+
+    def _link(self):
+        """Create `lock` as a link to our owner file; FileExistsError when a lock exists."""
+        try:
+            os.link(self.dir / "owner", self.lock)
+        except FileExistsError:
+            # over NFS a retried link that did succeed can answer EEXIST: our file's link count tells
+            if os.stat(self.dir / "owner").st_nlink != 2:
+                raise
 
     def wait_released(self):
         """Block while another live process holds the claim; take a stale claim over. Returns when the lock

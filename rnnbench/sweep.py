@@ -26,6 +26,7 @@ except ImportError:          # Python 3.10
     import tomli as tomllib
 
 from rnnbench import store
+from rnnbench.claim import stale_seconds
 from rnnbench.errors import InputError
 from rnnbench.pools import DaskPool, LocalPool, RunError
 
@@ -163,6 +164,7 @@ def run_sweep(configs, store_root, *, workers=2, scheduler=None, progress=True):
     if scheduler is None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise InputError(f"workers must be a positive integer, got {workers!r}")
     configs = [normalize(c) for c in configs]
+    stale_seconds()                     # a bad RNNBENCH_STALE_S is bad input, not failed runs
     if scheduler is None:
         from rnnbench.backend import get_backend
 
