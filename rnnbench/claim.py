@@ -16,9 +16,9 @@ the owner's folder into place; once the folder has been fenced off that rename f
 process that lost its claim lands, however long it was paused and wherever it paused.
 
 Staleness compares no clocks of different hosts and no file mtimes: the owner's heartbeat thread bumps its
-beat counter every HEARTBEAT_S, and a waiting process takes over when neither `lock` nor the beat changed
-for STALE_S seconds of its own monotonic clock, or at once when the owner is a dead process on this host.
-RNNBENCH_STALE_S (default 120) sets STALE_S; the heartbeat then beats every min(5, STALE_S / 4) s.
+beat counter every min(5, STALE_S / 4) seconds, and a waiting process takes over when neither `lock` nor the
+beat changed for STALE_S seconds of its own monotonic clock, or at once when the owner is a dead process on
+this host. RNNBENCH_STALE_S (default 120) sets STALE_S.
 """
 import json
 import os

@@ -54,7 +54,7 @@ _BENCH_TIME = ("time_s", "against_time_s")
 
 def _bench_row_problem(row):
     if not isinstance(row, dict):
-        return f"is a {type(row).__name__}, not an object"
+        return f"is not an object ({type(row).__name__})"
     for key in _BENCH_TEXT + _BENCH_INT + _BENCH_TIME:
         if key not in row:
             return f"has no {key!r}"

@@ -107,6 +107,7 @@ def _exchange(a, b):
 def replacing(out):
     """Yield a new hidden folder beside `out` to build the report in; on success write its manifest and
     swap it in for `out`. Folders are made with the user's umask (readable by others, as other output)."""
+    out = out.resolve() if out.is_symlink() else out      # a link to a report folder: replace what it names
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temp_name(out, "new")
     tmp.mkdir()
@@ -114,6 +115,10 @@ def replacing(out):
         yield tmp
         files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
         (tmp / MANIFEST).write_text(json.dumps({"written_by": "rnnbench report", "files": files}, indent=1))
+        foreign = _foreign(out) if out.is_dir() else None
+        if foreign is not None:     # someone wrote into it while the report was being built
+            raise InputError(f"{str(out)!r} now holds {foreign!r}, which rnnbench report did not write; "
+                             f"the new report was not written")
         if not out.exists():
             os.rename(tmp, out)
         elif out.is_dir() and not any(out.iterdir()):
