@@ -35,8 +35,7 @@ def _writable(folder, flag, path):
     try:
         fd = os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except OSError as e:
-        where = "" if folder == path else f" (in {str(folder)!r})"
-        raise InputError(f"{flag} {str(path)!r}: cannot write there{where}: {e.strerror}") from None
+        raise InputError(f"{flag} {str(path)!r}: cannot create files in {str(folder)!r} ({e.strerror})") from None
     os.close(fd)
     os.unlink(probe)
 

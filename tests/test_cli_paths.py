@@ -40,22 +40,22 @@ def _entries(path):
 
 
 CASES = [
-    (TRAIN + ["--out", "/proc/x"], "cannot write there"),
+    (TRAIN + ["--out", "/proc/x"], "cannot create files in"),
     (TRAIN + ["--out", "afile"], "exists and is not a directory"),
     (TRAIN + ["--out", "afile/runs"], "/afile' is not a directory"),
     (TRAIN + ["--out", ""], "--out is empty"),
     (["sweep", "grid.toml", "--store", "afile"], "exists and is not a directory"),
     (["sweep", "grid.toml", "--store", "afile", "--dry-run"], "exists and is not a directory"),
-    (["sweep", "grid.toml", "--store", "/proc/x"], "cannot write there"),
+    (["sweep", "grid.toml", "--store", "/proc/x"], "cannot create files in"),
     (["sweep", "adir", "--store", "runs"], "is a directory, not a sweep file"),
     (["runs", "--store", "afile"], "is not a directory"),
-    (["report", "--store", "adir", "--out", "/proc/x"], "cannot write there"),
+    (["report", "--store", "adir", "--out", "/proc/x"], "cannot create files in"),
     (["report", "--store", "adir", "--out", "afile"], "exists and is not a directory"),
     (["report", "--store", "adir", "--out", "r", "--bench", "bad-bench.json"], "row 0 has no 'backend'"),
     (["report", "--store", "adir", "--out", "r", "--bench", "list-bench.json"], "row 0 is not an object (int)"),
-    (BENCH + ["--out", "/proc/x"], "cannot write there"),
+    (BENCH + ["--out", "/proc/x"], "cannot create files in"),
     (BENCH + ["--out", "afile"], "exists and is not a directory"),
-    (GRADNORM + ["--out", "/proc/x.csv"], "cannot write there"),
+    (GRADNORM + ["--out", "/proc/x.csv"], "cannot create files in"),
     (GRADNORM + ["--out", "adir"], "is a directory"),
     (GRADNORM + ["--out", "nowhere/g.csv"], "does not exist"),
 ]
@@ -73,7 +73,7 @@ def test_bad_paths_are_one_line_before_any_work(here, capsys, argv, words):
 
 @needs_proc
 @pytest.mark.parametrize("flag, value, words", [("--store", "afile", "exists and is not a directory"),
-                                                ("--out", "/proc/x", "cannot write there"),
+                                                ("--out", "/proc/x", "cannot create files in"),
                                                 ("--out", "adir/../grid.toml", "exists and is not a directory")])
 def test_reproduce_checks_its_paths_before_its_sweep_and_bench(here, capsys, monkeypatch, flag, value, words):
     monkeypatch.setattr(reproduce, "SWEEPS", here)
