@@ -4,255 +4,177 @@
     load_runs("runs/"); load_metrics("runs/"); load_gradnorms("runs/")   # pandas DataFrames
 
 Layout of store_root/<run_id>/:
-    config.json        the normalized config (the run's identity)
-    lock               claim of the process running it: {"host", "pid", "token"}; its mtime is a heartbeat
-    checkpoint.pkl     latest training state, replaced every config["checkpoint_every"] steps
+    config.json        the normalized config (the run's identity: it must hash to <run_id>)
+    lock, .claim.*/    the claim of the process running it (rnnbench.claim: fenced, with a heartbeat)
+    checkpoint.npz     latest training state (data only, rnnbench.checkpoint), while the run trains
     metrics.parquet    one row per evaluation (written once, at the end of the run)
     gradnorms.parquet  one row per (step, layer, t) of the probe-batch gradient norms (same)
     status.json        {"status": "done"|"diverged"|"failed", "error", "step", "wall_time", "diverged_at",
                        "solved_at" (stop_when_solved, see rnnbench.train), "resumed_from" (checkpoint step
                        this process started from, or null)}, written last
 
-Every file is written to a temp file in the same directory, fsynced and renamed over its name, so a reader
-never sees half a file. A run is finished when status.json says "done" or "diverged"; such runs are never
-rerun. A "failed" run is retried on the next execute (from its last checkpoint).
+Every file is written through the run's claim: checked to still be this process's, then a temp file renamed
+into place, so a reader never sees half a file and a process that lost its claim writes nothing. A run
+directory is a real directory inside the store, never a symbolic link.
+
+run_state() is the one judge of a run: finished ("done" or "diverged") only when status.json says so, its
+config hashes to its id and both result tables load. Finished runs are never rerun; anything else a sweep
+(re)runs, a "failed" run from its last checkpoint. Readers list unreadable runs apart, one line each.
 """
 import hashlib
 import json
-import os
-import pickle
-import socket
-import threading
+import re
+import sys
 import time
 import traceback
-import uuid
 from pathlib import Path
+from typing import NamedTuple, Optional
 
+from rnnbench.checkpoint import Checkpoint
+from rnnbench.claim import Claim, ClaimLost, look
 from rnnbench.errors import InputError
+from rnnbench.files import json_bytes, read_json
 
 # Bump when a change to kernels, tasks or training changes the numbers a config produces: old runs then
 # keep their ids and new ones get fresh ids instead of being mistaken for finished.
-RESULTS_VERSION = 3    # 2: fused [x_t | h_{t-1}] product and packed micro-kernel (new rounding)
+RESULTS_VERSION = 4    # 2: fused [x_t | h_{t-1}] product and packed micro-kernel (new rounding)
 #                        3: divergence detection ends runs as diverged that used to end done (or failed)
+#                        4: kernels at the host's vector width; float32 tanh through a reciprocal estimate
 
 FINISHED = ("done", "diverged")
-HEARTBEAT_S = 5.0        # how often a running run touches its lock
-STALE_S = 120.0          # a lock not touched for this long belongs to a dead or stuck process
-POLL_S = 0.5             # how often a waiting process looks at someone else's lock
-GARBAGE_S = 5.0          # a lock still unreadable after this long was left by a process killed creating it
+STATUSES = FINISHED + ("failed",)
+TABLES = ("metrics.parquet", "gradnorms.parquet")
+RESULT_FILES = ("config.json", "gradnorms.parquet", "metrics.parquet", "status.json")
+CHECKPOINT = "checkpoint.npz"
+_RUN_ID = re.compile(r"[0-9a-f]{16}")
 
 
-def run_id(config):
-    """The run's id: 16 hex digits of the SHA-256 of the normalized config and RESULTS_VERSION."""
-    blob = json.dumps({"config": config, "results_version": RESULTS_VERSION},
-                      sort_keys=True, separators=(",", ":"))
+def run_id(config, version=RESULTS_VERSION):
+    """The run's id: 16 hex digits of the SHA-256 of the normalized config and the results version."""
+    blob = json.dumps({"config": config, "results_version": version}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-# ---------------------------------------------------------------- atomic files
-
-def atomic_write(path, write):
-    """Write `path` by calling write(binary_file) on a temp file beside it, fsync, then rename over it."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
+def warn(message):
+    """One warning line on stderr, in the CLI's style."""
+    print(f"rnnbench: warning: {message}", file=sys.stderr, flush=True)
 
 
-def _fsync_dir(path):
-    # makes the rename itself durable across a power loss
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def run_dir(store_root, rid, *, create=False):
+    """store_root/rid as a real directory inside the store (created with create=True); InputError for a
+    symbolic link or a file there: the store never follows a link out of itself."""
+    root = Path(store_root).resolve()
+    path = root / rid
+    if path.is_symlink():
+        raise InputError(f"run directory {str(path)!r} is a symbolic link; the store writes only inside "
+                         f"itself: remove the link")
+    if create:
+        root.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(exist_ok=True)
+        except FileExistsError:
+            pass
+    if path.exists() and not path.is_dir():
+        raise InputError(f"run directory {str(path)!r} is not a directory; remove it")
+    return path
 
 
-def write_json(path, obj):
-    atomic_write(path, lambda f: f.write(json.dumps(obj, indent=1, sort_keys=True).encode() + b"\n"))
+# ---------------------------------------------------------------- the state of a run
+
+class RunState(NamedTuple):
+    """What a run directory holds. status: done | diverged | failed | running | incomplete | damaged
+    (problem says why) | empty (no config and no status yet: a run that never got going)."""
+    status: str
+    config: Optional[dict] = None
+    info: Optional[dict] = None          # status.json
+    problem: Optional[str] = None
+    tables: Optional[dict] = None        # name -> DataFrame, for finished runs when asked for
+
+    @property
+    def finished(self):
+        return self.status in FINISHED
 
 
-def _read_json(path):
-    with open(path, "rb") as f:
-        return json.loads(f.read())
+def _damaged(problem, config=None):
+    return RunState("damaged", config, None, problem)
 
 
-def _write_parquet(path, rows):
-    import pyarrow as pa
+def _read_table(path):
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pylist(rows)
-    atomic_write(path, lambda f: pq.write_table(table, f))
+    return pq.read_table(path).to_pandas()
 
 
-class Checkpoint:
-    """The checkpoint object train() expects: load() -> state | None, save(state) (atomic pickle)."""
-
-    def __init__(self, path):
-        self.path = Path(path)
-        self.loaded = False
-
-    def load(self):
-        try:
-            with open(self.path, "rb") as f:
-                state = pickle.load(f)
-        except FileNotFoundError:
-            return None
-        self.loaded = True
-        return state
-
-    def save(self, state):
-        atomic_write(self.path, lambda f: pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL))
-
-
-# ---------------------------------------------------------------- run claims
-
-def _pid_alive(pid):
+def run_state(path, *, tables=False):
+    """The state of the run directory `path` (see RunState); tables=True keeps a finished run's tables."""
+    path = Path(path)
+    if path.is_symlink():
+        return _damaged("a symbolic link (refused: runs must be directories inside the store)")
+    if not path.is_dir():
+        return _damaged("not a directory")
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # a killed process nobody has reaped yet still answers kill(pid, 0)
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except (FileNotFoundError, IndexError):
-        return True
-
-
-def _stale_lock(path):
-    """The lock file's bytes when it belongs to nobody alive (dead local pid, no heartbeat for STALE_S,
-    or never finished being written), else None (live owner, or no lock)."""
-    try:
-        age = time.time() - path.stat().st_mtime
-        with open(path, "rb") as f:
-            blob = f.read()
+        info = read_json(path / "status.json")
     except FileNotFoundError:
-        return None
+        info = None
+    except (OSError, ValueError) as e:
+        return _damaged(f"status.json is unreadable ({type(e).__name__}: {e})")
+    if info is not None and not (isinstance(info, dict) and info.get("status") in STATUSES):
+        return _damaged(f"status.json holds no status ({str(info)[:60]})")
     try:
-        owner = json.loads(blob)
-    except ValueError:      # its creator is writing it this instant, or was killed doing so
-        return blob if age > GARBAGE_S else None
-    if age > STALE_S:
-        return blob
-    if owner.get("host") == socket.gethostname() and not _pid_alive(int(owner.get("pid", 0))):
-        return blob
-    return None
-
-
-class Claim:
-    """An exclusive claim on one run directory: an O_CREAT|O_EXCL lock file naming its owner, touched
-    every HEARTBEAT_S seconds by a daemon thread while held. acquire() -> bool (False: a live owner has it);
-    a stale lock (dead local pid, or no heartbeat for STALE_S) is taken over."""
-
-    def __init__(self, run_dir):
-        self.path = Path(run_dir) / "lock"
-        self.owner = {"host": socket.gethostname(), "pid": os.getpid(), "token": uuid.uuid4().hex}
-        self._stop = threading.Event()
-        self._thread = None
-
-    def acquire(self):
-        while True:
+        config = read_json(path / "config.json")
+    except FileNotFoundError:
+        if info is None:
+            return RunState("empty")
+        return _damaged("config.json is missing")
+    except (OSError, ValueError) as e:
+        return _damaged(f"config.json is unreadable ({type(e).__name__}: {e})")
+    if not isinstance(config, dict) or path.name not in {run_id(config, v) for v in range(1, RESULTS_VERSION + 1)}:
+        return _damaged("config.json does not hash to the run's id (edited, or from another run)")
+    if info is None:
+        seen = look(path)
+        return RunState("running" if seen.lock is not None and not seen.dead_here else "incomplete", config)
+    loaded = {}
+    if info["status"] in FINISHED:
+        for name in TABLES:
             try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                if not self._remove_stale():
-                    return False
-                continue
-            with os.fdopen(fd, "w") as f:
-                f.write(json.dumps(self.owner))
-            self._thread = threading.Thread(target=self._beat, daemon=True, name=f"heartbeat {self.path}")
-            self._thread.start()
-            return True
+                if (path / name).is_symlink():
+                    raise OSError("a symbolic link")
+                loaded[name] = _read_table(path / name)
+            except Exception as e:       # pyarrow raises several types for a damaged file
+                return _damaged(f"{name} does not load ({type(e).__name__}: {e})", config)
+    return RunState(info["status"], config, info, None, loaded if tables else None)
 
-    def _remove_stale(self):
-        """Remove the lock if it is stale (or gone); True when the caller should try to create it again."""
-        blob = _stale_lock(self.path)
-        if blob is None:
-            return not self.path.exists()
-        # rename first so that of several processes taking over at once exactly one removes this lock
-        grave = self.path.with_name(f".lock.{self.owner['token']}.stale")
-        try:
-            os.rename(self.path, grave)
-        except FileNotFoundError:
-            return True
-        if grave.read_bytes() != blob:
-            # another process took it over between our read and our rename: give its lock back
-            try:
-                os.link(grave, self.path)
-            except FileExistsError:
-                pass
-        grave.unlink()
-        return True
 
-    def read_owner(self):
-        try:
-            return _read_json(self.path)
-        except (FileNotFoundError, ValueError):
-            return None
+def is_finished(path):
+    """Whether the run at `path` is finished: the one test every command uses (see run_state)."""
+    return run_state(path).finished
 
-    def _beat(self):
-        while not self._stop.wait(HEARTBEAT_S):
-            try:
-                os.utime(self.path)
-            except FileNotFoundError:
-                return
 
-    def release(self):
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        owner = self.read_owner()
-        if owner is not None and owner.get("token") == self.owner["token"]:
-            self.path.unlink(missing_ok=True)
-
-    def wait_released(self):
-        """Block while a live owner holds the lock (a stale lock counts as released)."""
-        while self.path.exists() and _stale_lock(self.path) is None:
-            time.sleep(POLL_S)
+def read_status(path):
+    """The run's status.json as a dict, or None when it has none (or an unreadable one)."""
+    return run_state(path).info
 
 
 # ---------------------------------------------------------------- running
 
-def read_status(run_dir):
-    """The run's status.json as a dict, or None when it has none yet."""
-    try:
-        return _read_json(Path(run_dir) / "status.json")
-    except FileNotFoundError:
-        return None
+def _remove_leftovers(path, claim):
+    """Files of writers killed mid-write or of older versions; call only while holding the run's claim."""
+    for leftover in [*path.glob(".*.tmp"), path / "checkpoint.pkl", path / CHECKPOINT]:
+        if leftover.is_symlink() or leftover.is_file():
+            claim.remove(leftover.name)
 
 
-def is_finished(run_dir):
-    status = read_status(run_dir)
-    return status is not None and status.get("status") in FINISHED
-
-
-def _remove_leftovers(run_dir):
-    """Delete the temp files of writers killed mid-write; call only while holding the run's claim."""
-    for tmp in Path(run_dir).glob(".*.tmp"):
-        tmp.unlink(missing_ok=True)
-
-
-def tidy(run_dir):
-    """A finished run whose owner died before cleaning up (killed after writing status.json) keeps its lock,
-    checkpoint or temp files: take the stale claim and remove them. Cheap when there is no lock."""
-    if not (Path(run_dir) / "lock").exists():
+def tidy(path):
+    """A finished run whose owner died before cleaning up keeps its lock, checkpoint or temp files: remove
+    them when the claim can be taken at once (a dead owner on this host). Cheap when there are none."""
+    if {p.name for p in Path(path).iterdir()} <= set(RESULT_FILES):
         return
-    claim = Claim(run_dir)
+    claim = Claim(path)
     if claim.acquire():
         try:
-            _remove_leftovers(run_dir)
-            (Path(run_dir) / "checkpoint.pkl").unlink(missing_ok=True)
+            _remove_leftovers(path, claim)
+        except ClaimLost:
+            pass
         finally:
             claim.release()
 
@@ -261,29 +183,31 @@ def run_once(config, store_root, *, progress=None, wait=True):
     """Run one config in the store unless it is finished -> (run_id, outcome).
 
     outcome: "done" | "diverged" | "failed" (this call trained), "skipped" (already finished, possibly by
-    another process while this one waited) or "busy" (another live process is running it and wait=False).
+    another process while this one waited), "busy" (another live process is running it and wait=False) or
+    "lost" (another process took the claim over while this one trained: it wrote nothing after that).
     A failure inside training is recorded in status.json, not raised; bad config raises InputError.
     """
     from rnnbench.config import normalize
 
     config = normalize(config)
     rid = run_id(config)
-    run_dir = Path(store_root) / rid
-    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir(store_root, rid, create=True)
     while True:
-        if is_finished(run_dir):
-            tidy(run_dir)
+        if is_finished(path):
+            tidy(path)
             return rid, "skipped"
-        claim = Claim(run_dir)
+        claim = Claim(path)
         if claim.acquire():
             break
         if not wait:
             return rid, "busy"
         claim.wait_released()
     try:
-        if is_finished(run_dir):      # finished by the previous owner between our check and our claim
+        if is_finished(path):      # finished by the previous owner between our check and our claim
             return rid, "skipped"
-        return rid, _train_into(config, run_dir, progress)
+        return rid, _train_into(config, path, claim, progress)
+    except ClaimLost:
+        return rid, "lost"
     finally:
         claim.release()
 
@@ -297,17 +221,27 @@ def execute(config, store_root, *, progress=None):
     return run_once(config, store_root, progress=progress)[0]
 
 
-def _train_into(config, run_dir, progress):
+def _write_parquet(claim, name, rows):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pylist(rows)
+    claim.write(name, lambda f: pq.write_table(table, f))
+
+
+def _train_into(config, path, claim, progress):
     """Train a claimed run, write its results and status; returns the status written."""
     from rnnbench.train import train
 
-    (run_dir / "status.json").unlink(missing_ok=True)    # a retried failed run is running again
-    _remove_leftovers(run_dir)
-    write_json(run_dir / "config.json", config)
-    checkpoint = Checkpoint(run_dir / "checkpoint.pkl")
+    claim.remove("status.json")              # a retried run is running again
+    for leftover in path.glob(".*.tmp"):
+        claim.remove(leftover.name)
+    claim.write("config.json", lambda f: f.write(json_bytes(config)))
+    checkpoint = Checkpoint(path / CHECKPOINT, claim, run=path.name)
     seen = {"first": None, "last": None}      # steps this process ran
 
     def report(step, total, loss, steps_per_s):
+        claim.check()                         # stop early once another process has taken the run over
         seen["first"] = step if seen["first"] is None else seen["first"]
         seen["last"] = step
         if progress is not None:
@@ -319,65 +253,120 @@ def _train_into(config, run_dir, progress):
     start = time.perf_counter()
     try:
         result = train(config, checkpoint=checkpoint, progress=report)
+    except ClaimLost:
+        raise
     except Exception as e:
-        write_json(run_dir / "status.json", {
-            "status": "failed", "error": f"{type(e).__name__}: {e}", "step": seen["last"],
+        error = f"{type(e).__name__}: {e}"
+        if checkpoint.loaded and seen["first"] is None:
+            # it decoded but training could not resume from it: without it the retry starts from step 0
+            claim.remove(CHECKPOINT)
+            error += " (while resuming from its checkpoint, now deleted: a retry starts from step 0)"
+        _write_status(claim, {
+            "status": "failed", "error": error, "step": seen["last"],
             "resumed_from": resumed_from(),
             "wall_time": time.perf_counter() - start, "traceback": traceback.format_exc()})
         return "failed"
-    _write_parquet(run_dir / "metrics.parquet", result.metrics)
-    _write_parquet(run_dir / "gradnorms.parquet", result.gradnorms)
+    _write_parquet(claim, "metrics.parquet", result.metrics)
+    _write_parquet(claim, "gradnorms.parquet", result.gradnorms)
     wall = result.metrics[-1].get("wall_time") if result.metrics else None
-    write_json(run_dir / "status.json", {
+    _write_status(claim, {
         "status": result.status, "error": None, "step": result.step, "diverged_at": result.diverged_at,
         "solved_at": result.solved_at, "resumed_from": resumed_from(),
         "wall_time": time.perf_counter() - start if wall is None else wall})
-    checkpoint.path.unlink(missing_ok=True)
+    _remove_leftovers(path, claim)
     return result.status
+
+
+def _write_status(claim, status):
+    claim.write("status.json", lambda f: f.write(json_bytes(status)))
+
+
+def record_failure(config, store_root, error):
+    """Record `error` as the failure of config's run (its worker died running it) unless a live process
+    holds the run or it is finished -> whether it was recorded. The next sweep retries it."""
+    from rnnbench.config import normalize
+
+    config = normalize(config)
+    path = run_dir(store_root, run_id(config), create=True)
+    claim = Claim(path)
+    if not claim.acquire():
+        return False
+    try:
+        if is_finished(path):
+            return False
+        claim.write("config.json", lambda f: f.write(json_bytes(config)))
+        _write_status(claim, {"status": "failed", "error": error, "step": None, "resumed_from": None,
+                              "wall_time": None})
+        return True
+    except ClaimLost:
+        return False
+    finally:
+        claim.release()
 
 
 # ---------------------------------------------------------------- reading
 
-def _run_dirs(store_root, run_ids=None):
+class Scan(NamedTuple):
+    runs: list            # (run_id, RunState) of readable runs
+    unreadable: list      # "run <id>: <problem>" lines
+
+
+def _store(store_root):
     root = Path(store_root)
     if not root.is_dir():
         raise InputError(f"run store {str(root)!r} does not exist or is not a directory")
-    if run_ids is not None:
-        return [root / r for r in run_ids]
-    return sorted(d for d in root.iterdir() if d.is_dir() and (d / "config.json").exists())
+    return root
 
 
-def _state(run_dir):
-    """Status of a run without status.json: running (a live claim) or incomplete (killed or never run)."""
-    lock = Path(run_dir) / "lock"
-    return "running" if lock.exists() and _stale_lock(lock) is None else "incomplete"
+def scan(store_root, run_ids=None, *, tables=False):
+    """Every run of the store (or those in run_ids) -> Scan. Entries not named like a run id are not runs
+    (a bench.json, a report folder) and runs that never got going are left out."""
+    root = _store(store_root)
+    if run_ids is None:
+        paths = sorted(p for p in root.iterdir() if _RUN_ID.fullmatch(p.name))
+    else:
+        bad = [r for r in run_ids if not isinstance(r, str) or not _RUN_ID.fullmatch(r)]
+        if bad:
+            raise InputError(f"{bad[0]!r} is not a run id (16 hex digits)")
+        paths = [root / r for r in run_ids]
+    runs, unreadable = [], []
+    for path in paths:
+        state = run_state(path, tables=tables)
+        if state.status == "damaged":
+            unreadable.append(f"run {path.name}: {state.problem}")
+        elif state.status != "empty":
+            runs.append((path.name, state))
+    return Scan(runs, unreadable)
 
 
-def load_runs(store_root):
-    """One row per run: run_id, status, error, steps_done, wall_time, then every config key."""
+def runs_frame(scanned):
+    """One row per readable run: run_id, status, error, steps_done, wall_time, then every config key."""
     import pandas as pd
 
-    rows = []
-    for d in _run_dirs(store_root):
-        status = read_status(d) or {}
-        rows.append({"run_id": d.name, "status": status.get("status") or _state(d),
-                     "error": status.get("error"), "steps_done": status.get("step"),
-                     "wall_time": status.get("wall_time"), **_read_json(d / "config.json")})
+    rows = [{"run_id": rid, "status": s.status, "error": (s.info or {}).get("error"),
+             "steps_done": (s.info or {}).get("step"), "wall_time": (s.info or {}).get("wall_time"), **s.config}
+            for rid, s in scanned.runs]
     columns = ["run_id", "status", "error", "steps_done", "wall_time"]
     return pd.DataFrame(rows, columns=None if rows else columns)
 
 
+def load_runs(store_root):
+    """One row per readable run (see runs_frame); each unreadable run is named in a warning on stderr."""
+    scanned = scan(store_root)
+    for line in scanned.unreadable:
+        warn(line)
+    return runs_frame(scanned)
+
+
 def _load_table(store_root, run_ids, name):
     import pandas as pd
-    import pyarrow.parquet as pq
 
     frames = []
-    for d in _run_dirs(store_root, run_ids):
-        if not is_finished(d):
-            continue          # results of unfinished runs do not exist yet
-        frame = pq.read_table(d / name).to_pandas()
-        frame.insert(0, "run_id", d.name)
-        frames.append(frame)
+    for rid, state in scan(store_root, run_ids, tables=True).runs:
+        if state.finished:                    # results of unfinished runs do not exist yet
+            frame = state.tables[name]
+            frame.insert(0, "run_id", rid)
+            frames.append(frame)
     if not frames:
         return pd.DataFrame(columns=["run_id"])
     return pd.concat(frames, ignore_index=True)

@@ -1,8 +1,17 @@
-"""The report built from a small store of real short runs: sections, figures, self-contained HTML, and table
-numbers recomputed independently from the store with pandas."""
+"""The report built from a small store of real short runs: sections, figures, self-contained HTML, table
+numbers recomputed independently from the store with pandas; and its folder, which holds only a report and
+is replaced whole: never the store, never someone else's files, never lost to a kill."""
 import json
+import os
 import re
+import shutil
+import signal
+import stat
 import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,6 +19,7 @@ import pytest
 
 from rnnbench import store
 from rnnbench.cli import main
+from rnnbench.config import normalize
 from rnnbench.report import build_report
 
 TINY = dict(hidden=4, batch=8, steps=20, eval_every=10, gradnorm_every=10, test_size=32, backend="reference",
@@ -90,10 +100,9 @@ def test_empty_and_failed_stores_say_so(tmp_path):
     html = build_report(tmp_path / "empty", tmp_path / "r1").read_text()
     assert "no finished runs" in html
     bad = tmp_path / "bad"
-    rid = store.execute(dict(TINY, task="adding", seq_len=6, cell="lstm", backend="cuda"), bad)
-    if store.load_runs(bad)["status"].iloc[0] == "failed":
-        html = build_report(bad, tmp_path / "r2").read_text()
-        assert "failed; nothing was measured" in html, rid
+    assert store.record_failure(dict(TINY, task="adding", seq_len=6, cell="lstm"), bad, "MemoryError: out of memory")
+    html = build_report(bad, tmp_path / "r2").read_text()
+    assert "failed; nothing was measured" in html and "MemoryError: out of memory" in html
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
@@ -115,3 +124,95 @@ def test_bench_without_comparator_still_shows_its_timings(small_store, tmp_path)
     assert "Speed was not measured" not in md and "Kernel timings" in md
     got = pd.read_csv(tmp_path / "r" / "tables" / "speed.csv")
     assert sorted(got["time_s"]) == [0.001, 0.003] and got["torch_ratio"].isna().all()
+
+
+# ---------------------------------------------------------------- the report folder
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _tree(path):
+    return {str(p.relative_to(path)): p.read_bytes() if p.is_file() else None for p in sorted(path.rglob("*"))}
+
+
+def test_the_store_and_folders_above_it_are_refused(tmp_path, capsys):
+    st = tmp_path / "proj" / "st"
+    st.mkdir(parents=True)
+    for out in (st, tmp_path / "proj", tmp_path):
+        assert main(["report", "--store", str(st), "--out", str(out)]) == 2
+        assert "is the run store or holds it" in capsys.readouterr().err
+    assert _tree(tmp_path) == {"proj": None, "proj/st": None}
+
+
+def test_a_folder_of_other_files_is_refused_even_with_a_report_html(tmp_path, capsys):
+    proj = tmp_path / "proj"
+    (proj / "notes").mkdir(parents=True)
+    (proj / "report.html").write_text("my own page")
+    (proj / "notes" / "thesis.tex").write_text("years of work")
+    (tmp_path / "st").mkdir()
+    before = _tree(proj)
+    assert main(["report", "--store", str(tmp_path / "st"), "--out", str(proj)]) == 2
+    assert "which rnnbench report did not write" in capsys.readouterr().err
+    assert _tree(proj) == before
+
+
+def test_an_earlier_report_is_replaced_but_not_once_someone_adds_a_file(report, small_store, tmp_path, capsys):
+    out = tmp_path / "r"
+    old_umask = os.umask(0o022)
+    try:
+        assert main(["report", "--store", str(small_store), "--out", str(out)]) == 0
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o755 and stat.S_IMODE((out / "figures").stat().st_mode) == 0o755
+    from rnnbench.report.folder import MANIFEST
+
+    listed = json.loads((out / MANIFEST).read_text())["files"]
+    assert sorted(listed) == sorted(k for k, v in _tree(out).items() if v is not None and k != MANIFEST)
+    (out / "tables" / "mine.csv").write_text("a,b\n")
+    assert main(["report", "--store", str(small_store), "--out", str(out)]) == 2
+    assert "holds 'tables/mine.csv'" in capsys.readouterr().err and (out / "tables" / "mine.csv").exists()
+
+
+def test_a_killed_report_step_leaves_the_old_report_and_nothing_hidden(report, small_store, tmp_path):
+    out = tmp_path / "r"
+    shutil.copytree(report, out)
+    old = _tree(out)
+    proc = subprocess.Popen([sys.executable, "-m", "rnnbench", "report", "--store", str(small_store), "--out",
+                             str(out)], env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    hidden = lambda: [p for p in tmp_path.iterdir() if p.name.startswith(".r.")]
+    deadline = time.monotonic() + 60
+    while not hidden():
+        assert proc.poll() is None and time.monotonic() < deadline, "the report step ended before the kill"
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert _tree(out) == old                    # the old report, whole
+    assert main(["report", "--store", str(small_store), "--out", str(out)]) == 0
+    assert hidden() == [] and (out / "report.html").exists()
+
+
+def test_a_kill_between_two_renames_is_undone_by_the_next_report(report, tmp_path):
+    # where renameat2 cannot exchange folders, the swap is two renames: a kill between them leaves the old
+    # report renamed away, under a dead process's id, and no --out; the next report puts it back
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    out = tmp_path / "r"
+    shutil.copytree(report, tmp_path / f".r.rnnbench-old-{dead}-0123abcd")
+    (tmp_path / f".r.rnnbench-new-{dead}-4567abcd").mkdir()       # the half-built new one
+    from rnnbench.report.folder import check_out
+
+    assert check_out(out) == out
+    assert _tree(out) == _tree(report) and sorted(p.name for p in tmp_path.iterdir()) == ["r"]
+
+
+def test_report_md_shows_html_from_the_store_as_text(tmp_path):
+    # a store someone sent you: a failed run whose error is HTML
+    config = normalize(dict(TINY, task="adding", seq_len=6, cell="lstm"))
+    run_dir = tmp_path / "st" / store.run_id(config)
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.json").write_text(json.dumps(config))
+    (run_dir / "status.json").write_text(json.dumps({"status": "failed", "error": "<script>alert(1)</script>",
+                                                     "step": 3, "wall_time": 1.0}))
+    md = (build_report(tmp_path / "st", tmp_path / "r").parent / "report.md").read_text()
+    assert "&lt;script>alert(1)&lt;/script>" in md and "<script" not in md

@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 
 from rnnbench import store
+from rnnbench.claim import Claim, look
 from rnnbench.config import normalize
 from rnnbench.errors import InputError
+from rnnbench.files import atomic_write, write_json
 
 
 CFG = {"steps": 4, "checkpoint_every": 2}
@@ -124,8 +126,8 @@ def test_unfinished_runs_are_listed_as_running_or_incomplete(tmp_path):
     for seed in (1, 2):
         run_dir = tmp_path / store.run_id(_normalize({"seed": seed}))
         run_dir.mkdir()
-        store.write_json(run_dir / "config.json", _normalize({"seed": seed}))
-    claim = store.Claim(tmp_path / store.run_id(_normalize({"seed": 1})))
+        write_json(run_dir / "config.json", _normalize({"seed": seed}))
+    claim = Claim(tmp_path / store.run_id(_normalize({"seed": 1})))
     assert claim.acquire()
     try:
         runs = store.load_runs(tmp_path).set_index("seed")
@@ -138,9 +140,9 @@ def test_unfinished_runs_are_listed_as_running_or_incomplete(tmp_path):
 def test_live_claim_makes_others_wait_or_report_busy(fake, tmp_path):
     rid = store.run_id(_normalize({}))
     (tmp_path / rid).mkdir()
-    claim = store.Claim(tmp_path / rid)
+    claim = Claim(tmp_path / rid)
     assert claim.acquire()
-    assert not store.Claim(tmp_path / rid).acquire()
+    assert not Claim(tmp_path / rid).acquire()
     assert store.run_once(CFG, tmp_path, wait=False) == (rid, "busy")
     claim.release()
     assert not (tmp_path / rid / "lock").exists()
@@ -153,21 +155,19 @@ def test_lock_of_a_dead_process_is_taken_over(fake, tmp_path):
     run_dir = tmp_path / store.run_id(_normalize({}))
     run_dir.mkdir()
     (run_dir / "lock").write_text(json.dumps({"host": socket.gethostname(), "pid": int(dead.stdout),
-                                               "token": "x"}))
+                                               "token": "0" * 32}))
     assert store.run_once(CFG, tmp_path, wait=False)[1] == "done"
     assert not (run_dir / "lock").exists()
 
 
-def test_old_heartbeat_and_half_written_locks_are_stale(tmp_path):
-    lock = tmp_path / "lock"
-    lock.write_text(json.dumps({"host": "elsewhere", "pid": 1, "token": "x"}))
-    assert store._stale_lock(lock) is None
-    os.utime(lock, (0, 0))
-    assert store._stale_lock(lock) is not None
-    lock.write_text("")
-    assert store._stale_lock(lock) is None
-    os.utime(lock, (0, 0))
-    assert store._stale_lock(lock) == b""
+def test_only_a_dead_local_owner_is_stale_at_once(tmp_path):
+    (tmp_path / "lock").write_text(json.dumps({"host": "elsewhere", "pid": 1, "token": "0" * 32}))
+    assert not look(tmp_path).dead_here and look(tmp_path).owner["host"] == "elsewhere"
+    (tmp_path / "lock").write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "token": "0" * 32}))
+    assert not look(tmp_path).dead_here
+    for garbage in ("", "{", '{"host": "h", "pid": "abc", "token": "x"}', "[1]"):
+        (tmp_path / "lock").write_text(garbage)
+        assert look(tmp_path).owner is None and look(tmp_path).lock == garbage.encode()
 
 
 def test_atomic_write_leaves_nothing_when_writing_fails(tmp_path):
@@ -179,7 +179,7 @@ def test_atomic_write_leaves_nothing_when_writing_fails(tmp_path):
         raise OSError("disk full")
 
     with pytest.raises(OSError):
-        store.atomic_write(target, half)
+        atomic_write(target, half)
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.parquet"] and target.read_bytes() == b"old"
 
 
@@ -191,10 +191,12 @@ def test_missing_store_is_an_input_error(tmp_path):
 def test_leftovers_of_an_owner_killed_after_finishing_are_removed(fake, tmp_path):
     rid = store.execute(CFG, tmp_path)
     d = tmp_path / rid
-    (d / "checkpoint.pkl").write_bytes(b"old state")
+    (d / "checkpoint.npz").write_bytes(b"old state")
     (d / ".metrics.parquet.1234.tmp").write_bytes(b"half")
-    (d / "lock").write_text(json.dumps({"host": "elsewhere", "pid": 1, "token": "x"}))
-    os.utime(d / "lock", (0, 0))                        # no heartbeat for a long time: its owner is dead
+    (d / ".claim.0123").mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    (d / "lock").write_text(json.dumps({"host": socket.gethostname(), "pid": int(dead.stdout), "token": "0" * 32}))
     assert store.run_once(CFG, tmp_path) == (rid, "skipped")
     assert sorted(p.name for p in d.iterdir()) == ["config.json", "gradnorms.parquet", "metrics.parquet",
                                                    "status.json"]

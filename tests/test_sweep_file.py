@@ -1,5 +1,6 @@
-"""Sweep files: grid expansion against its written definition, and every kind of malformed file exiting
-with code 2 and one line naming the file, the key and the problem before any run starts."""
+"""Sweep files: grid expansion against its written definition, and every kind of malformed file (a grid over
+the size cap included) exiting with code 2 and one line naming the file, the key and the problem before any
+run starts."""
 import itertools
 
 import pytest
@@ -44,6 +45,16 @@ def test_a_file_of_scalars_is_one_run_and_duplicates_collapse(tmp_path):
     ('lr = ["fast"]\n', ["key 'lr'", "must be a number"]),
     ('cell = ["rnn", "lstm"]\nnonlinearity = ["tanh", "relu"]\n', ["'nonlinearity'", "in the run cell='lstm', nonlinearity='relu'"]),
     ('sweep = 3\n', ["key 'sweep' must be a table"]),
+    # a bad scalar after an axis is named as itself, not as the axis
+    ('cell = ["rnn", "lstm"]\nhidden = -1\n', ["key 'hidden': config key 'hidden' must be >= 1"]),
+    ('cell = ["lstm", "rnn"]\nnonlinearity = "relu"\n', ["key 'nonlinearity': ", "applies to the rnn cell only"]),
+    ('hidden = 4\n[sweep]\nname = 3\n', ["key 'sweep.name' must be"]),
+    ('hidden = 4\n[sweep]\nname = "<b>x</b>"\n', ["key 'sweep.name' must be"]),
+    ('hidden = 4\n[sweep]\nname = ""\n', ["key 'sweep.name' must be"]),
+    ('hidden = 4\n[sweep]\ndescription = ["a"]\n', ["key 'sweep.description' must be a string"]),
+    # 1000 x 1000 runs: refused by the count, before anything is expanded
+    (f'seed = {list(range(1000))}\nlr = {[0.001 * (i + 1) for i in range(1000)]}\n',
+     ["the grid has 1000000 runs, more than the limit of 100000 (--max-runs raises it)"]),
 ])
 def test_malformed_files_exit_2_naming_file_key_and_problem(tmp_path, capsys, text, words):
     path = _write(tmp_path, text)
@@ -77,3 +88,14 @@ def test_shipped_sweeps_load_by_name_with_one_run_per_grid_point(name):
         points *= len(value) if isinstance(value, list) else 1
     configs = load_sweep(name)
     assert len(configs) == points > 1 and all(c["task"] == data["task"] for c in configs)
+
+
+def test_max_runs_raises_or_lowers_the_cap(tmp_path, capsys):
+    path = _write(tmp_path, 'cell = ["rnn", "gru", "lstm"]\nseed = [0, 1]\nhidden = 4\n')
+    with pytest.raises(InputError, match="the grid has 6 runs, more than the limit of 5"):
+        load_sweep(path, max_runs=5)
+    assert len(load_sweep(path, max_runs=6)) == 6
+    assert cli.main(["sweep", str(path), "--store", str(tmp_path / "runs"), "--dry-run", "--max-runs", "5"]) == 2
+    assert "more than the limit of 5" in capsys.readouterr().err
+    assert cli.main(["sweep", str(path), "--store", str(tmp_path / "runs"), "--dry-run", "--max-runs", "6"]) == 0
+    assert capsys.readouterr().out.count(" missing\n") == 6

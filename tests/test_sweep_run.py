@@ -1,9 +1,11 @@
 """Sweeps as real processes: a SIGKILLed sweep finishes on rerun without redoing finished runs, a killed run
-resumes from its checkpoint to the same numbers, two sweeps share a store, and a Dask cluster (real
-scheduler and workers on 127.0.0.1, one killed mid-sweep) gives the same runs as the local pool."""
+resumes from its checkpoint to the same numbers, two sweeps share a store, a Dask cluster (real scheduler
+and workers on 127.0.0.1, one killed mid-sweep) gives the same runs as the local pool, and a local worker
+killed mid-run costs only that run a retry."""
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -128,7 +130,7 @@ def test_killed_run_resumes_from_its_checkpoint_to_the_same_numbers(tmp_path):
     killed, fresh = tmp_path / "killed", tmp_path / "fresh"
     proc = _start("sweep", str(sweep), "--store", str(killed), "--workers", "1")
     try:
-        _wait_until(lambda: (killed / rid / "checkpoint.pkl").exists(), [proc])
+        _wait_until(lambda: (killed / rid / "checkpoint.npz").exists(), [proc])
     finally:
         _kill(proc)
     assert not (killed / rid / "status.json").exists()
@@ -222,3 +224,51 @@ def test_dask_sweeps_survive_a_lost_worker_and_match_local_runs(tmp_path, cluste
     local = tmp_path / "local"
     rid = store.execute(configs[0], local)                   # same config in this process
     pd.testing.assert_frame_equal(_numbers(runs, rid), _numbers(local, rid), check_exact=True)
+
+
+# ---------------------------------------------------------------- a lost local worker
+
+def test_a_killed_worker_loses_only_its_run(tmp_path):
+    sweep = _write(tmp_path, "grid.toml", cell=["gru", "lstm"], seed=[0, 1], steps=150)
+    runs = tmp_path / "runs"
+    proc = _start("sweep", str(sweep), "--store", str(runs), "--workers", "2")
+    try:
+        held = lambda: {d.name: pid for d in runs.iterdir() if (pid := _lock_pid(d))} if runs.exists() else {}
+        _wait_until(lambda: len(held()) == 2, [proc])      # both workers are running a run
+        (victim_run, victim), (other_run, _) = sorted(held().items())
+        os.kill(victim, signal.SIGKILL)                     # as the OOM killer would
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            _kill(proc)
+    assert proc.returncode == 0, err
+    assert _summary(err) == (4, 0) and f"run {victim_run}: its worker process (pid {victim})" in err
+    _assert_complete(runs, load_sweep(sweep))
+    # the other worker's run went on undisturbed: it finished in one go, never resumed
+    assert store.read_status(runs / other_run)["resumed_from"] is None
+
+
+def test_a_run_whose_worker_always_dies_is_failed_and_the_hint_lists_it(tmp_path):
+    sweep = _write(tmp_path, "one.toml", cell="lstm", steps=100000)
+    (config,) = load_sweep(sweep)
+    runs = tmp_path / "runs"
+    run_dir = runs / store.run_id(config)
+    proc = _start("sweep", str(sweep), "--store", str(runs), "--workers", "1")
+    killed = set()
+    try:
+        for _ in range(3):                # the first try and both retries
+            _wait_until(lambda: _lock_pid(run_dir) not in killed | {None}, [proc])
+            killed.add(_lock_pid(run_dir))
+            os.kill(_lock_pid(run_dir), signal.SIGKILL)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            _kill(proc)
+    assert proc.returncode == 1 and "0 done, 0 diverged, 1 failed" in err, err
+    hint = re.search(r"`(rnnbench runs [^`]+)`", err)
+    assert hint, err
+    listed = subprocess.run([sys.executable, "-m", *shlex.split(hint[1]), "--csv", "--columns", "run_id,error"],
+                            env=ENV, capture_output=True, text=True)
+    rows = listed.stdout.splitlines()[1:]
+    assert listed.returncode == 0 and [r.split(",")[0] for r in rows] == [run_dir.name], listed
+    assert "killed by signal 9" in rows[0]

@@ -136,6 +136,7 @@ def test_cli_gradnorm_writes_curves(tmp_path, capsys):
     (["train", "--lr", "fast"], "--lr"),
     (["train", "--hidden", "1.5"], "--hidden"),
     (["train", "--series", "narma10"], "series"),
+    (["train", "--stop-when-solved", "maybe"], "--stop-when-solved"),
     (["gradnorm", "--cells", "rnn,bad", "--seq-len", "8"], "cell"),
     (["gradnorm", "--task", "nope"], "task"),
 ])
@@ -144,6 +145,16 @@ def test_bad_input_exits_2_with_one_line(argv, words, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and err.startswith("rnnbench: error:") and words in err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("text, value", [("false", False), ("False", False), ("0", False), ("true", True),
+                                         ("yes", True)])
+def test_bool_flags_read_their_word(text, value):
+    from rnnbench.cli import build_parser
+    from rnnbench.commands.train import config_from_args
+
+    args = build_parser().parse_args(["train", "--stop-when-solved", text])
+    assert config_from_args(args)["stop_when_solved"] is value
 
 
 def test_cli_process_exit_code():

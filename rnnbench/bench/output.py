@@ -6,7 +6,7 @@ import os
 import tempfile
 
 from rnnbench.bench.comparators import COMPARATORS, LABELS
-from rnnbench.errors import InputError
+from rnnbench.paths import check_dir
 
 # per comparator c: c_time_s (its time) and c_ratio = time_s / c_time_s (below 1: rnnbench is faster), null
 # where the row was not compared with c; max_rel_diff is the worst over the comparators, max_rel_diff_with
@@ -60,15 +60,9 @@ def _clean(value):
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
-def check_out_dir(out_dir):
-    """InputError now, not after the timing, if out_dir cannot be a directory."""
-    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        raise InputError(f"--out {out_dir!r} exists and is not a directory")
-
-
 def write_results(rows, meta, out_dir):
     """Write out_dir/bench.csv and out_dir/bench.json atomically (temp file, then rename); returns their paths."""
-    check_out_dir(out_dir)
+    check_dir(out_dir, "--out")
     os.makedirs(out_dir, exist_ok=True)
     paths = {name: os.path.join(out_dir, name) for name in ("bench.csv", "bench.json")}
     temps = {}

@@ -37,8 +37,10 @@ def run(args):
     from rnnbench.bench import (DEFAULT_SHAPES, QUICK_SHAPES, QUICK_TRAIN_SHAPE, TRAIN_SHAPE, format_table,
                                 run_bench, write_results)
     from rnnbench.bench.options import parse_list, parse_shapes, parse_train_shape
-    from rnnbench.bench.output import check_out_dir
+    from rnnbench.paths import check_dir
 
+    if args.out is not None:
+        check_dir(args.out, "--out")        # before the timing, not after it
     if args.shapes is not None:
         shapes = parse_shapes(args.shapes)
     else:
@@ -48,8 +50,6 @@ def run(args):
     else:
         train_shape = QUICK_TRAIN_SHAPE if args.quick else TRAIN_SHAPE
     repeats = args.repeats if args.repeats is not None else (3 if args.quick else 7)
-    if args.out is not None:
-        check_out_dir(args.out)
     rows, meta = run_bench(cells=parse_list(args.cells), shapes=shapes, backends=parse_list(args.backends),
                            against=args.against, dtype=args.dtype, threads=args.threads, repeats=repeats,
                            passes=parse_list(args.passes), train_shape=train_shape,

@@ -49,8 +49,10 @@ def run(args):
     from rnnbench.commands.train import config_from_args
     from rnnbench.config import DEFAULTS
     from rnnbench.errors import InputError
+    from rnnbench.paths import check_file
     from rnnbench.train import train
 
+    check_file(args.out, "--out")          # before the computation, not after it
     cells = [c for c in args.cells.split(",") if c]
     if not cells:
         raise InputError("--cells names no cell")

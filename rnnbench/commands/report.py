@@ -1,6 +1,7 @@
 """`rnnbench report --store runs/ --out reports/NAME/`: the comparison report of a run store.
 
-Writes report.md, report.html (self-contained: opens offline), figures/*.png|svg and tables/*.csv into --out.
+Writes report.md, report.html (self-contained: opens offline), figures/*.png|svg and tables/*.csv into --out,
+which must be new, empty, or an earlier report (it holds nothing else; never the store or a folder above it).
 """
 import sys
 
@@ -9,8 +10,8 @@ HELP = "write the comparison report (Markdown + self-contained HTML) of a run st
 
 def add_arguments(parser):
     parser.add_argument("--store", default="runs", help="run store directory (default: runs)")
-    parser.add_argument("--out", default="reports/latest", help="report directory, created or replaced "
-                        "(default: reports/latest)")
+    parser.add_argument("--out", default="reports/latest", help="report directory: new, empty, or an earlier "
+                        "report, which is replaced whole (default: reports/latest)")
     parser.add_argument("--bench", default=None, help="JSON written by `rnnbench bench` "
                         "(default: <store>/bench.json when it exists)")
 

@@ -71,12 +71,15 @@ def bench(name, store):
 
 def run(args):
     from rnnbench.errors import InputError
+    from rnnbench.paths import check_dir
     from rnnbench.report import build_report
+    from rnnbench.report.folder import check_out
     from rnnbench.sweep import run_sweep
 
     name = "full" if args.full else "quick"
-    store = Path(args.store or f"runs/{name}")
-    out = Path(args.out or f"reports/{name}")
+    # both paths are checked before the sweep and the bench, which take minutes to days
+    store = check_dir(f"runs/{name}" if args.store is None else args.store, "--store")
+    out = check_out(f"reports/{name}" if args.out is None else args.out, store)
     if args.scheduler is None and args.workers < 1:
         raise InputError(f"--workers must be a positive integer, got {args.workers}")
     configs = suite_configs(name)

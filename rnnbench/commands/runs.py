@@ -4,7 +4,9 @@
     rnnbench runs --store runs/ --where cell=lstm,gru --where seq_len=100 --columns run_id,cell,seed,status
 
 By default the table shows the config keys that differ between the listed runs and the last metrics row
-of each finished run (final_test_loss, final_rel_loss, final_accuracy).
+of each finished run (final_test_loss, final_rel_loss, final_accuracy). A run that cannot be read (a damaged
+file, a config that does not hash to its id, a link) is named on stderr, one line each; the exit code is 2
+when the store has such runs and no readable one.
 """
 HELP = "list the runs in a run store as a table, with filters"
 
@@ -43,11 +45,18 @@ def _filter(runs, key, values):
 def run(args):
     import pandas as pd
 
+    from rnnbench import store
     from rnnbench.errors import InputError
-    from rnnbench.store import load_metrics, load_runs
+    from rnnbench.paths import check_existing_dir
 
-    runs = load_runs(args.store)
-    last = load_metrics(args.store).groupby("run_id").tail(1)
+    root = check_existing_dir(args.store, "--store")
+    scanned = store.scan(root)
+    for line in scanned.unreadable:
+        store.warn(line)
+    if scanned.unreadable and not scanned.runs:
+        raise InputError(f"--store {args.store!r}: none of its {len(scanned.unreadable)} runs is readable")
+    runs = store.runs_frame(scanned)
+    last = store.load_metrics(root, list(runs["run_id"])).groupby("run_id").tail(1)
     final = last.reindex(columns=["run_id"] + FINAL).rename(columns={k: f"final_{k}" for k in FINAL})
     runs = runs.merge(final, on="run_id", how="left")
     filters = [("status", args.status)] if args.status else []

@@ -4,7 +4,8 @@
     rnnbench sweep adding --store runs/ --dry-run         # a shipped sweep by name: list its runs
     rnnbench sweep rnnbench/sweeps/adding.toml --store /shared/runs --scheduler tcp://10.0.0.1:8786
 
-Finished runs (done or diverged) are skipped; failed runs are retried. Exit code 1 if any run failed.
+Finished runs (done or diverged) are skipped; failed and damaged runs are (re)run. Exit code 1 if any run
+failed or was refused (its directory in the store is a link or a file).
 """
 import os
 import sys
@@ -23,36 +24,43 @@ def add_arguments(parser):
                              "adding, copy, timing, forecasting")
     parser.add_argument("--store", required=True, help="run store directory (created if missing)")
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, default=_usable_cores(),
+    # default None, not the core count: argparse lets a flag that equals its default through a mutually
+    # exclusive group, so `--workers 2 --scheduler X` passed where `--workers 1 --scheduler X` did not
+    where.add_argument("--workers", type=int, default=None,
                        help="local worker processes, one core each (default: the cores this process may use)")
     where.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                        help="run on this Dask scheduler's workers instead; they must see --store at the same path")
+    parser.add_argument("--max-runs", type=int, default=None,
+                        help="refuse a grid of more runs than this (default 100000)")
     parser.add_argument("--dry-run", action="store_true", help="list the runs and whether each is finished")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
 def run(args):
-    from pathlib import Path
-
     from rnnbench import store
     from rnnbench.errors import InputError
-    from rnnbench.sweep import load_sweep, run_sweep
+    from rnnbench.paths import check_dir
+    from rnnbench.sweep import MAX_RUNS, failure_hint, load_sweep, run_sweep
 
-    if args.workers < 1:
+    store_root = check_dir(args.store, "--store", write=not args.dry_run)
+    if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers must be >= 1, got {args.workers}")
-    configs = load_sweep(args.sweep_file)
+    if args.max_runs is not None and args.max_runs < 1:
+        raise InputError(f"--max-runs must be >= 1, got {args.max_runs}")
+    configs = load_sweep(args.sweep_file, max_runs=args.max_runs or MAX_RUNS)
     if args.dry_run:
         for config in configs:
             rid = store.run_id(config)
-            status = store.read_status(Path(args.store) / rid) or {}
-            print(rid, status.get("status", "missing"))
+            path = store_root / rid
+            state = store.run_state(path) if os.path.lexists(path) else None
+            print(rid, "missing" if state is None or state.status == "empty" else
+                  f"damaged: {state.problem}" if state.status == "damaged" else state.status)
         return 0
-    summary = run_sweep(configs, args.store, workers=args.workers, scheduler=args.scheduler,
+    summary = run_sweep(configs, store_root, workers=args.workers or _usable_cores(), scheduler=args.scheduler,
                         progress=not args.quiet)
+    refused = f", {summary['refused']} refused" if summary["refused"] else ""
     print(f"{args.sweep_file}: {summary['total']} runs: {summary['done']} done, {summary['diverged']} diverged, "
-          f"{summary['failed']} failed, {summary['skipped']} already finished", file=sys.stderr)
-    if summary["failed"]:
-        print(f"rnnbench sweep: {summary['failed']} runs failed (errors in `rnnbench runs --store {args.store} "
-              f"--status failed`); rerun the same command to retry them", file=sys.stderr)
-        return 1
-    return 0
+          f"{summary['failed']} failed, {summary['skipped']} already finished{refused}", file=sys.stderr)
+    for line in failure_hint(summary, args.store):
+        print(f"rnnbench sweep: {line}", file=sys.stderr)
+    return 1 if summary["failed"] or summary["refused"] else 0

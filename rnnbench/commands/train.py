@@ -14,6 +14,17 @@ def _optional_float(text):
     return None if text.lower() == "none" else float(text)
 
 
+def _flag_bool(text):
+    """true/false (also yes/no, on/off, 1/0): bool("false") would be True."""
+    import argparse
+
+    value = {"true": True, "yes": True, "on": True, "1": True,
+             "false": False, "no": False, "off": False, "0": False}.get(text.lower())
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return value
+
+
 def add_config_arguments(parser, skip=()):
     """One flag per config key; flags not given are absent from args, so normalize() fills their defaults."""
     import argparse
@@ -24,8 +35,9 @@ def add_config_arguments(parser, skip=()):
         if key in skip:
             continue
         kind = _optional_float if key in ("clip", "forget_bias") else type(default)
+        kind, metavar = (_flag_bool, "BOOL") if kind is bool else (kind, kind.__name__.upper().lstrip("_"))
         parser.add_argument("--" + key.replace("_", "-"), dest=key, type=kind, default=argparse.SUPPRESS,
-                            metavar=kind.__name__.upper().lstrip("_"), help=f"default: {default}")
+                            metavar=metavar, help=f"default: {default}")
 
 
 def config_from_args(args, **overrides):
@@ -57,26 +69,31 @@ def progress_bar(total, desc=None):
 
 
 def run(args):
-    import json
-    from pathlib import Path
+    import sys
 
     from rnnbench import store
     from rnnbench.backend import get_backend
+    from rnnbench.paths import check_dir
 
+    store_root = check_dir(args.out, "--out")
     config = config_from_args(args)
     get_backend(config["backend"])              # an unavailable backend is bad input, not a failed run
     update, close = (None, lambda: None) if args.no_progress else progress_bar(config["steps"], "train")
     try:
-        rid = store.execute(config, args.out, progress=update)
+        rid = store.execute(config, store_root, progress=update)
     finally:
         close()
-    run_dir = Path(args.out) / rid
-    status = json.loads((run_dir / "status.json").read_text())
-    line = f"run {rid}: {status['status']} at step {status['step']}, {status['wall_time']:.1f} s -> {run_dir}"
-    if status["status"] == "failed":
-        print(f"{line}\n{status['error']}")
+    run_dir = store_root / rid
+    status = store.read_status(run_dir)
+    if status is None:       # another process took the run over (this one was paused past the stale timeout)
+        print(f"run {rid}: taken over by another process; its results will be in {run_dir}", file=sys.stderr)
         return 1
-    metrics = store.load_metrics(args.out, [rid])
+    wall = "" if status.get("wall_time") is None else f", {status['wall_time']:.1f} s"
+    line = f"run {rid}: {status['status']} at step {status['step']}{wall} -> {run_dir}"
+    if status["status"] == "failed":
+        print(f"{line}\n{status['error']}", file=sys.stderr)
+        return 1
+    metrics = store.load_metrics(store_root, [rid])
     if len(metrics):
         last = metrics.iloc[-1]
         line += (f"\n  test_loss {last['test_loss']:.4g} (baseline {last['baseline_loss']:.4g}, "

@@ -4,39 +4,71 @@
     build_report("runs/", "reports/mine/")      # or: rnnbench report --store runs/ --out reports/mine/
 
 aggregate.py turns the store's DataFrames into tidy tables, figures.py and tables.py draw and format them,
-claims.py decides the notes' claims, sections.py puts it all in order, render.py writes the pages.
+claims.py decides the notes' claims, sections.py puts it all in order, render.py writes the pages and
+folder.py keeps --out a folder that holds only a report, replaced whole.
 """
 import datetime
 import json
 import os
 import platform
-import shutil
-import tempfile
 from pathlib import Path
 
 from rnnbench.errors import InputError
+from rnnbench.report.folder import check_out, replacing
 
 TITLE = "rnnbench report"
 
 
 def build_report(store_root, out_dir, *, bench_path=None, command=None):
-    """Write the report for the store at `store_root` into `out_dir` (created or replaced whole) and return
-    the path of report.html. bench_path defaults to <store_root>/bench.json when that file exists."""
+    """Write the report for the store at `store_root` into `out_dir` (created, or replaced whole when it
+    holds an earlier report: rnnbench.report.folder) and return the path of report.html. bench_path
+    defaults to <store_root>/bench.json when that file exists. Unreadable runs are named on stderr, one
+    line each; a store with unreadable runs and no readable one is an InputError."""
     from rnnbench import store
+    from rnnbench.paths import check_existing_dir
 
-    store_root, out_dir = Path(store_root), Path(out_dir)
-    if not store_root.is_dir():
-        raise InputError(f"store {str(store_root)!r} is not a directory")
+    store_root = check_existing_dir(store_root, "store")
+    out_dir = check_out(out_dir, store_root)
     if bench_path is not None and not Path(bench_path).is_file():
-        raise InputError(f"bench file {str(bench_path)!r} does not exist")
+        raise InputError(f"bench file {str(bench_path)!r} does not exist or is not a file")
     bench_path = Path(bench_path) if bench_path else store_root / "bench.json"
     bench = _load_bench(bench_path) if bench_path.is_file() else None
-    runs = store.load_runs(store_root)
+    scanned = store.scan(store_root)
+    for line in scanned.unreadable:
+        store.warn(line)
+    if scanned.unreadable and not scanned.runs:
+        raise InputError(f"store {str(store_root)!r}: none of its {len(scanned.unreadable)} runs is readable")
+    runs = store.runs_frame(scanned)
     ids = list(runs["run_id"]) if len(runs) else []
     metrics = store.load_metrics(store_root, ids) if ids else None
     gradnorms = store.load_gradnorms(store_root, ids) if ids else None
     return build_from_frames(runs, metrics, gradnorms, bench, out_dir,
                              source=f"{store_root}", command=command)
+
+
+# what speed_table and the speed section read from each row of `rnnbench bench` JSON
+_BENCH_TEXT = ("cell", "backend", "against", "pass", "dtype")
+_BENCH_INT = ("T", "B", "I", "H", "threads")
+_BENCH_TIME = ("time_s", "against_time_s")
+
+
+def _bench_row_problem(row):
+    if not isinstance(row, dict):
+        return f"is not an object ({type(row).__name__})"
+    for key in _BENCH_TEXT + _BENCH_INT + _BENCH_TIME:
+        if key not in row:
+            return f"has no {key!r}"
+    for key in _BENCH_TEXT:
+        if not isinstance(row[key], str):
+            return f"{key!r} is not a string"
+    for key in _BENCH_INT:
+        if type(row[key]) is not int or row[key] < 1:
+            return f"{key!r} is not a positive integer"
+    for key in _BENCH_TIME:
+        value = row[key]
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0):
+            return f"{key!r} is not a positive number or null"
+    return None
 
 
 def _load_bench(path):
@@ -46,35 +78,32 @@ def _load_bench(path):
         raise InputError(f"bench file {str(path)!r} is not readable JSON ({e})") from None
     if not isinstance(bench, dict) or not isinstance(bench.get("rows"), list):
         raise InputError(f"bench file {str(path)!r} has no 'rows' list")
+    if not isinstance(bench.get("meta", {}), dict):
+        raise InputError(f"bench file {str(path)!r}: 'meta' is not an object")
+    for i, row in enumerate(bench["rows"]):
+        problem = _bench_row_problem(row)
+        if problem:
+            raise InputError(f"bench file {str(path)!r}: row {i} {problem} (not written by `rnnbench bench`?)")
     return bench
 
 
 def build_from_frames(runs, metrics, gradnorms, bench, out_dir, *, source="", command=None):
-    """The report from store frames (None or empty for a store without them) into out_dir, atomically."""
+    """The report from store frames (None or empty for a store without them) into out_dir, replaced whole
+    or not at all (rnnbench.report.folder)."""
     from rnnbench.report import figures, render, tables
     from rnnbench.report.aggregate import aggregate, aggregate_runs
     from rnnbench.report.sections import build_sections
 
-    out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / "report.html").exists():
-        raise InputError(f"output directory {str(out_dir)!r} exists and is not a report; choose another --out")
+    out_dir = check_out(out_dir)
     a = aggregate(runs, metrics, gradnorms, bench)
     sections = build_sections(a)
     meta = _meta(a, aggregate_runs(runs), source, command)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with replacing(out_dir) as tmp:
         figs = [item for s in sections for item in s.items if isinstance(item, figures.Figure)]
         paths = figures.save(figs, tmp)
         tables.save_csv([item for s in sections for item in s.items if isinstance(item, tables.Table)], tmp)
         render.write_markdown(tmp / "report.md", TITLE, meta, sections, paths)
         render.write_html(tmp / "report.html", TITLE, meta, sections, tmp, paths)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return out_dir / "report.html"
 
 

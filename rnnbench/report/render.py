@@ -1,10 +1,12 @@
 """Writers: the report's sections -> report.md (figures linked) and report.html (one self-contained page).
 
 The HTML page embeds every figure as a base64 PNG and its style inline: no external reference of any kind,
-so it opens offline and can be mailed as one file.
+so it opens offline and can be mailed as one file. Both pages escape every string they show (runs' errors and
+configs come from the store, which anyone with write access to it can edit), so raw HTML is shown, not run.
 """
 import base64
 import html
+import re
 from dataclasses import dataclass, field
 
 from rnnbench.report.figures import Figure
@@ -30,18 +32,27 @@ th { background: #eee; } .note { background: #fff6d5; padding: 0.5em 1em; border
 """
 
 
+_TAG = re.compile(r"<(?=[A-Za-z/!?])")      # what starts raw HTML (a tag, comment, ...) in Markdown
+
+
+def _md(text):
+    """Text for report.md with every '<' that could open raw HTML written as &lt;: store strings (errors,
+    commands) are shown, never run, and 'a < b' stays readable."""
+    return _TAG.sub("&lt;", str(text))
+
+
 def write_markdown(path, title, meta, sections, figure_paths):
-    lines = [f"# {title}", "", *(f"- **{k}:** {v}" for k, v in meta.items()), ""]
+    lines = [f"# {_md(title)}", "", *(f"- **{_md(k)}:** {_md(v)}" for k, v in meta.items()), ""]
     for s in sections:
-        lines += [f"## {s.title}", "", s.intro, ""]
+        lines += [f"## {_md(s.title)}", "", _md(s.intro), ""]
         for item in s.items:
             if isinstance(item, Figure):
-                lines += [f"![{item.title}]({figure_paths[item.name]})", "",
-                          f"*Figure: {item.title}.* {item.caption}", ""]
+                lines += [f"![{_md(item.title)}]({figure_paths[item.name]})", "",
+                          f"*Figure: {_md(item.title)}.* {_md(item.caption)}", ""]
             elif isinstance(item, Table):
-                lines += [f"**{item.title}.** {item.caption}", "", to_markdown(item), ""]
+                lines += [f"**{_md(item.title)}.** {_md(item.caption)}", "", _md(to_markdown(item)), ""]
             else:
-                lines += [f"> {item}", ""]
+                lines += [f"> {_md(item)}", ""]
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
