@@ -1,4 +1,5 @@
-"""Tiled shared-memory GEMM: c = [c +] op(a) @ op(b) [+ bias], for whole-sequence products.
+"""Tiled shared-memory GEMM: c = [c +] op(a) @ op(b) [+ bias], for whole-sequence products; and a tiled
+transpose (the forward's time loop reads W_hh^T, whose rows run along the hidden units its threads own).
 
 Used for the input projection (x @ W_ih^T + b_ih over all T*B rows at once), dx = dxp @ W_ih, the weight
 gradients dxp^T @ x and dhp^T @ h_prev, and bias gradients as ones^T @ dxp. A TILE x TILE thread block
@@ -7,10 +8,9 @@ TILE x BM slice of op(b) in shared memory, loading along each array's contiguous
 each thread accumulates an R x R register tile in c's dtype (rows ty + i*TILE, columns tx + j*TILE).
 Row blocks run along the grid's x axis, whose limit (2**31 - 1) leaves room for any T*B.
 """
-import numpy as np
 from numba import cuda
 
-from rnnbench.kernels.cuda.device import SIMULATED, TILE
+from rnnbench.kernels.cuda.device import SIMULATED, TILE, TILE_PAD, full, grid
 
 R = 2 if SIMULATED else 4          # register tile edge: 4x4 outputs per thread on a GPU
 BM = TILE * R                      # c block edge
@@ -85,5 +85,31 @@ def matmul(a, b, c, trans_a=False, trans_b=False, accumulate=False, bias=None):
 
 def column_sums(a):
     """Device (R, N) -> device (1, N) sums over rows, as ones (1, R) @ a (fixed summation order)."""
-    ones = cuda.to_device(np.ones((1, a.shape[0]), dtype=a.dtype))
-    return matmul(ones, a, cuda.device_array((1, a.shape[1]), dtype=a.dtype))
+    return matmul(full((1, a.shape[0]), 1, a.dtype), a, cuda.device_array((1, a.shape[1]), dtype=a.dtype))
+
+
+@cuda.jit(cache=True)
+def transpose_kernel(a, out):
+    # a: (M, N); out: (N, M). A TILE x TILE block stages a tile through shared memory: reads along a's rows and
+    # writes along out's rows both coalesce
+    tile = cuda.shared.array((TILE, TILE_PAD), dtype=a.dtype)
+    tx = cuda.threadIdx.x
+    ty = cuda.threadIdx.y
+    M, N = a.shape
+    m = cuda.blockIdx.y * TILE + ty
+    n = cuda.blockIdx.x * TILE + tx
+    if m < M and n < N:
+        tile[ty, tx] = a[m, n]
+    cuda.syncthreads()
+    m = cuda.blockIdx.y * TILE + tx
+    n = cuda.blockIdx.x * TILE + ty
+    if m < M and n < N:
+        out[n, m] = tile[tx, ty]
+
+
+def transpose(a):
+    """Device (M, N) -> a new device (N, M)."""
+    M, N = a.shape
+    out = cuda.device_array((N, M), dtype=a.dtype)
+    transpose_kernel[grid(M, N)](a, out)
+    return out
