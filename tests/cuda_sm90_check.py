@@ -3,10 +3,10 @@
     python tests/cuda_sm90_check.py      # without NUMBA_ENABLE_CUDASIM; prints each kernel's registers, then "ok"
 
 Needs NVIDIA's NVVM and nvJitLink (the `cuda` extra: numba-cuda[cu13]). NVVM turns each kernel into PTX: type
-errors the simulator cannot see, and float32 kernels must not fall back to float64 arithmetic. nvJitLink's ptxas
-then compiles the PTX for sm_90 and reports resources: no local memory (no spills, no stack frame: accumulators
-stay in registers), and few enough registers per thread that the kernel's largest block can launch (65536
-registers per block).
+errors the simulator cannot see, and float32 kernels must not fall back to float64 arithmetic (except the ones
+that sum in float64 on purpose, as the host code does). nvJitLink's ptxas then compiles the PTX for sm_90 and
+reports resources: no local memory (no spills, no stack frame: accumulators stay in registers), and few enough
+registers per thread that the kernel's largest block can launch (65536 registers per block).
 tests/test_cuda_backend.py runs this in a fresh process where NVVM is installed.
 """
 import re
@@ -20,20 +20,27 @@ dispatcher.get_current_device = lambda: types.SimpleNamespace(compute_capability
 from cuda.core import Linker, LinkerOptions, ObjectCode  # noqa: E402
 from numba import cuda, types as nt  # noqa: E402
 
-from rnnbench.kernels.cuda import device, gemm, gru, lstm, norms, rnn, steps  # noqa: E402
+from rnnbench.kernels.cuda import device, gemm, gru, losses, lstm, norms, optim, rnn, steps, sums  # noqa: E402
 
 REGISTERS_PER_BLOCK = 65536
-FLOAT64_BY_DESIGN = set()
+FLOAT64_BY_DESIGN = {"sums.sum", "losses.mse"}      # float64 sums; mse's targets are float64 (rnnbench/losses.py)
 
 
 def kernels(f):
     """name -> (kernel, signature, the most threads per block it is launched with) for float dtype f."""
     a1, a2, a3, i1, b, i = f[::1], f[:, ::1], f[:, :, ::1], nt.int64[::1], nt.boolean, nt.int64
+    d1 = nt.float64[::1]
     table = {
         "device.fill": (device.fill_kernel, (a1, f), device.TILE ** 2),
         "gemm.gemm": (gemm.gemm_kernel, (a2, a2, a2, a1, b, b, b), gemm.TILE ** 2),
         "gemm.transpose": (gemm.transpose_kernel, (a2, a2), gemm.TILE ** 2),
         "norms.step_norms": (norms.step_norms_kernel, (a2, a1), norms.THREADS),
+        "sums.sum": (sums.sum_kernel, (a1, b, nt.float64, d1, i), sums.THREADS),
+        "losses.mse": (losses.mse_kernel, (a1, d1, nt.float64, a1, d1), losses.THREADS),
+        "losses.cross_entropy": (losses.cross_entropy_kernel, (a2, i1, f, a2, a1), losses.THREADS),
+        "optim.sgd": (optim.sgd_kernel, (a1, a1, a1) + (f,) * 4 + (b, b), optim.THREADS),
+        "optim.rmsprop": (optim.rmsprop_kernel, (a1, a1, a1) + (f,) * 6, optim.THREADS),
+        "optim.adam": (optim.adam_kernel, (a1,) * 4 + (f,) * 9, optim.THREADS),
     }
     for mod in (rnn, gru, lstm):
         name = mod.__name__.rsplit(".", 1)[1]
