@@ -47,6 +47,9 @@ def build(config):
                   task.readout, config["nonlinearity"], config["backend"], config["dtype"], seed=config["seed"])
     initialize(model.rnn, config["init"], config["forget_bias"], np.random.default_rng(init_seq))
     optimizer = make_optimizer(config["optimizer"], config["lr"], config["momentum"])
+    if config["backend"] == "cuda":     # parameters, gradients and optimizer state stay on the GPU
+        from rnnbench.kernels.cuda.training import on_device
+        model, optimizer = on_device(model, optimizer)
     test = task.test_set(np.random.default_rng(test_seq), config["test_size"])
     return task, model, optimizer, np.random.default_rng(batch_seq), test
 
@@ -75,6 +78,8 @@ def loss_and_grads(task, model, batch):
 def train_step(task, model, optimizer, batch, config):
     """One step on one batch: forward, backward, clip, update. Returns (loss, global grad norm before
     clipping); either NaN/Inf means the step was not applied."""
+    if hasattr(model, "train_step"):    # a model on the GPU runs the whole step there
+        return model.train_step(task, optimizer, batch, config)
     loss, grads, _ = loss_and_grads(task, model, batch)
     norm = global_norm(grads) if grads is not None else math.nan
     if math.isfinite(norm):
