@@ -1,8 +1,8 @@
 """The cuda backend against independent oracles beyond the shared suite (tests/oracles.py runs PyTorch's
 modules against every backend): the NumPy reference backend (all cells, both dtypes, lengths, initial
-states, 2 layers, several blocks, row groups and items per thread), NumPy's matmul for the GEMM, the
-training loop on the reference backend; plus the no-GPU error and, where NVIDIA's compiler is installed,
-a compile of every kernel for sm_90 (tests/cuda_sm90_check.py; the simulator never compiles them).
+states, 2 layers, several blocks, row groups and items per thread), NumPy's matmul for the GEMM; plus the
+no-GPU error and, where NVIDIA's compiler is installed, a compile of every kernel for sm_90
+(tests/cuda_sm90_check.py; the simulator never compiles them). Training on the GPU: tests/test_cuda_training.py.
 
 Without a GPU these run in numba's CUDA simulator (tests/conftest.py), so shapes stay tiny.
 """
@@ -173,20 +173,3 @@ def test_kernels_compile_for_a_real_gpu():
     res = subprocess.run([sys.executable, script], env=_without_simulator(), capture_output=True, text=True,
                          timeout=600)
     assert res.returncode == 0 and res.stdout.strip().endswith("ok"), res.stderr[-3000:]
-
-
-def test_training_on_cuda_matches_reference():
-    # the training loop end to end (batches, loss, clipping, Adam, probe gradient norms) on each backend
-    _cuda_or_skip()
-    from rnnbench.config import normalize
-    from rnnbench.train import train
-    base = {"task": "adding", "seq_len": 4, "cell": "lstm", "hidden": 3, "batch": 2, "steps": 2,
-            "eval_every": 1, "gradnorm_every": 1, "test_size": 2, "dtype": "float64"}
-    ref, cu = (train(normalize({**base, "backend": b})) for b in ("reference", "cuda"))
-    assert cu.status == ref.status == "done"
-    for rows_ref, rows_cu in ((ref.metrics, cu.metrics), (ref.gradnorms, cu.gradnorms)):
-        assert len(rows_cu) == len(rows_ref)
-        for a, b in zip(rows_ref, rows_cu):
-            for key, v in a.items():
-                if isinstance(v, float) and key not in ("wall_time", "steps_per_s"):
-                    assert b[key] == pytest.approx(v, rel=1e-9, abs=1e-12, nan_ok=True), key
