@@ -32,7 +32,8 @@ def kernels(f):
     d1 = nt.float64[::1]
     table = {
         "device.fill": (device.fill_kernel, (a1, f), device.TILE ** 2),
-        "gemm.gemm": (gemm.gemm_kernel, (a2, a2, a2, a1, b, b, b), gemm.TILE ** 2),
+        "gemm.gemm": (gemm.gemm_kernel, (a2, a2, a3, a1, b, b), gemm.TILE ** 2),
+        "gemm.sum_splits": (gemm.sum_splits_kernel, (a3, a1, a2), gemm.TILE ** 2),
         "gemm.transpose": (gemm.transpose_kernel, (a2, a2), gemm.TILE ** 2),
         "norms.step_norms": (norms.step_norms_kernel, (a2, a1), norms.THREADS),
         "sums.sum": (sums.sum_kernel, (a1, b, nt.float64, d1, i), sums.THREADS),

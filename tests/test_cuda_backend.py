@@ -93,20 +93,22 @@ def test_matches_reference_at_realistic_shapes_on_a_gpu(cell, act, dtype):
     _compare(cell, act, dtype, T=50, B=64, I=40, H=96, L=2, lengths=lengths, seed=6)
 
 
-@pytest.mark.parametrize("trans_a,trans_b,accumulate", [(False, True, False), (False, False, True),
-                                                        (True, False, False), (True, True, True)])
-def test_gemm_matches_numpy(trans_a, trans_b, accumulate):
-    # shapes straddle the simulator's 8x8 block tile and 4-deep K tile
+@pytest.mark.parametrize("trans_a,trans_b,shape", [(False, True, (9, 11, 6)), (False, False, (3, 5, 30)),
+                                                   (True, False, (9, 11, 6)), (True, True, (3, 5, 30))])
+def test_gemm_matches_numpy(trans_a, trans_b, shape):
+    # (M, N, K) = (9, 11, 6) straddles the simulator's 8x8 block tile and 4-deep K tile; (3, 5, 30) is one block
+    # of c with a long K, which the GEMM splits into ranges (4 partial products, summed by a second kernel)
     _cuda_or_skip()
     from numba import cuda
     from rnnbench.kernels.cuda.gemm import matmul
     rng = np.random.default_rng(5)
-    M, N, K = 9, 11, 6
+    M, N, K = shape
     a = rng.standard_normal((K, M) if trans_a else (M, K))
     b = rng.standard_normal((N, K) if trans_b else (K, N))
-    c0, bias = rng.standard_normal((M, N)), rng.standard_normal(N)
-    want = (a.T if trans_a else a) @ (b.T if trans_b else b) + bias + (c0 if accumulate else 0)
-    got = matmul(*(cuda.to_device(v) for v in (a, b, c0)), trans_a, trans_b, accumulate, cuda.to_device(bias))
+    bias = rng.standard_normal(N)
+    want = (a.T if trans_a else a) @ (b.T if trans_b else b) + bias
+    got = matmul(cuda.to_device(a), cuda.to_device(b), cuda.device_array((M, N)), trans_a, trans_b,
+                 cuda.to_device(bias))
     np.testing.assert_allclose(got.copy_to_host(), want, rtol=1e-12, atol=1e-12)
 
 

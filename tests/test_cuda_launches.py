@@ -1,12 +1,13 @@
 """Kernel launches per forward+backward of the cuda backend, counted where numba starts a kernel (the simulator's
 FakeCUDAKernel, or the GPU dispatcher's launch): the time loop runs inside the kernels, so the count must not
-grow with the sequence length T (before issue 17, one step kernel per time step made it 2T + 9 per LSTM layer)."""
+grow with the sequence length T (before issue 17, one step kernel per time step made it 2T + 9 per LSTM layer;
+now 3 forward and 7 to 14 backward, rnnbench/kernels/cuda/layer.py)."""
 import numpy as np
 import pytest
 
 from rnnbench.network import RNN
 
-CELLS = [("rnn", "tanh"), ("rnn", "relu"), ("gru", "tanh"), ("lstm", "tanh"), ("peephole", "tanh")]
+CELLS = ["rnn", "gru", "lstm", "peephole"]
 
 
 @pytest.fixture
@@ -40,9 +41,9 @@ def launches(monkeypatch):
     return seen
 
 
-def _count(launches, cell, act, T, layers):
+def _count(launches, cell, T, layers):
     rng = np.random.default_rng(0)
-    m = RNN(cell, 2, 3, num_layers=layers, nonlinearity=act, backend="cuda", dtype="float32")
+    m = RNN(cell, 2, 3, num_layers=layers, backend="cuda", dtype="float32")
     out = m.forward(rng.standard_normal((T, 2, 2)), lengths=[T, 1])
     m.backward(out, rng.standard_normal((T, 2, 3)))
     n = len(launches)
@@ -50,9 +51,11 @@ def _count(launches, cell, act, T, layers):
     return n
 
 
-@pytest.mark.parametrize("cell,act", CELLS)
-def test_launches_do_not_grow_with_sequence_length(launches, cell, act):
-    counts = {T: _count(launches, cell, act, T, layers=1) for T in (1, 4, 9)}
-    assert len(set(counts.values())) == 1, f"launches per forward+backward by T: {counts}"
+@pytest.mark.parametrize("cell", CELLS)
+def test_launches_do_not_grow_with_sequence_length(launches, cell):
+    # a GEMM over T*B rows is one launch, or two where it splits K (rnnbench/kernels/cuda/gemm.py), which
+    # at tiny T can go either way: so "not more", rather than "the same"
+    short, long = _count(launches, cell, 4, layers=1), _count(launches, cell, 24, layers=1)
+    assert long <= short, f"launches per forward+backward: {short} at T = 4, {long} at T = 24"
     # a second layer adds the same number again: per layer, not per step
-    assert _count(launches, cell, act, 4, layers=2) == 2 * counts[4]
+    assert _count(launches, cell, 4, layers=2) == 2 * short

@@ -4,9 +4,12 @@ Everything stays on the device from the input upload to the results: one GEMM pr
 sequence, then one launch of the cell's forward kernel runs the whole time loop (recurrent product + gate
 math, rnnbench/kernels/cuda/steps.py); backward one launch runs the time loop back, followed by whole-sequence
 GEMMs for dx and the weight gradients and a device reduction for the per-step gradient norms. The launches
-per layer do not depend on T: 3 forward (W_hh transpose, input projection, time loop), 8 backward (9 with
-peepholes, 7 without a cell state). Results come back as host arrays, or stay device arrays with
-`device_arrays=True` (for training on the GPU; inputs may then be device arrays too).
+per layer do not grow with T: 3 forward (W_hh transpose, input projection, time loop); backward the time loop,
+the dx, dW_ih and dW_hh GEMMs, the bias sums (one; gru two; peephole one more for the peepholes; each a fill of
+ones and a GEMM) and the norms (two with a cell state), where a GEMM is 1 launch or 2 where it splits K: 7 to 10
+launches for rnn, 8 to 11 for lstm (11 at T = 1000, B = 64 on a GPU), 9 to 14 for gru, 10 to 14 for peephole.
+Results come back as host arrays, or stay device arrays with `device_arrays=True` (for training on the GPU;
+inputs may then be device arrays too).
 """
 import numpy as np
 from numba import cuda
@@ -94,8 +97,9 @@ def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn, device_arrays=False):
         "weight_ih": matmul(dxp2, x.reshape(T * B, I), cuda.device_array((GH, I), dtype), trans_a=True),
         "weight_hh": matmul(dhp2, hs[:T].reshape(T * B, H), cuda.device_array((GH, H), dtype), trans_a=True),
         "bias_ih": column_sums(dxp2).reshape(GH),
-        "bias_hh": column_sums(dhp2).reshape(GH),
     }
+    # both biases' gradients are the sums of dhp, which is dxp unless the cell scales a recurrent term
+    grads["bias_hh"] = column_sums(dhp2).reshape(GH) if kern.SEPARATE_DHP else _copy(grads["bias_ih"], dtype)
     if peep:
         grads["weight_peephole"] = column_sums(dwp.reshape(T * B, 3 * H)).reshape(3, H)
     dx = matmul(dxp2, w["weight_ih"], cuda.device_array((T * B, I), dtype)).reshape(T, B, I)
