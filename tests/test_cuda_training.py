@@ -22,11 +22,11 @@ def _cuda():
         pytest.skip(str(e))
 
 
-BASE = {"seq_len": 4, "hidden": 3, "batch": 2, "steps": 3, "eval_every": 1, "gradnorm_every": 2, "test_size": 2,
+BASE = {"seq_len": 4, "hidden": 3, "batch": 2, "steps": 2, "eval_every": 2, "gradnorm_every": 2, "test_size": 2,
         "dtype": "float64"}
 RUNS = {   # every loss, readout, optimizer and clipping mode, with a clip small enough to act
     "adding-lstm-adam-norm": {"task": "adding", "cell": "lstm", "optimizer": "adam", "clip_mode": "norm", "clip": 0.05},
-    "copy-gru-sgd-value": {"task": "copy", "seq_len": 1, "steps": 2, "cell": "gru", "optimizer": "sgd", "lr": 0.5,
+    "copy-gru-sgd-value": {"task": "copy", "seq_len": 1, "cell": "gru", "optimizer": "sgd", "lr": 0.5,
                            "clip_mode": "value", "clip": 0.01},
     "timing-rnn-rmsprop-none": {"task": "timing", "cell": "rnn", "layers": 2, "optimizer": "rmsprop",
                                 "clip_mode": "none"},
@@ -43,6 +43,15 @@ def test_training_on_cuda_matches_reference(run):
             for key, v in a.items():
                 if isinstance(v, float) and key not in ("wall_time", "steps_per_s"):
                     assert b[key] == pytest.approx(v, rel=1e-9, abs=1e-12, nan_ok=True), key
+
+
+def test_a_diverging_run_stops_at_the_same_step_as_on_the_reference():
+    # float32 parameters of ~1e30 after one step: the next loss overflows, and the step is not applied
+    config = {**BASE, "task": "adding", "cell": "rnn", "nonlinearity": "relu", "optimizer": "sgd", "lr": 1e30,
+              "clip": 0, "dtype": "float32", "steps": 4, "eval_every": 4, "gradnorm_every": 4}
+    ref, cu = (train(normalize({**config, "backend": b})) for b in ("reference", "cuda"))
+    assert (cu.status, cu.diverged_at, len(cu.metrics)) == (ref.status, ref.diverged_at, len(ref.metrics)) \
+        == ("diverged", 2, 1)
 
 
 def test_a_step_reads_back_only_the_loss_and_the_gradient_sums(monkeypatch):
@@ -76,7 +85,7 @@ def test_a_step_reads_back_only_the_loss_and_the_gradient_sums(monkeypatch):
 def test_resume_from_checkpoint_is_bitwise_identical(tmp_path):
     # the parameters and Adam's moments go to the checkpoint as host arrays and back onto the device
     config = normalize({**BASE, **RUNS["adding-lstm-adam-norm"], "steps": 4, "checkpoint_every": 2,
-                        "backend": "cuda"})
+                        "gradnorm_every": 4, "backend": "cuda"})
     whole = train(config)
 
     def stop_at_3(step, total, loss, steps_per_s):
