@@ -21,6 +21,8 @@ SEPARATE_DHP = False
 
 @cuda.jit(cache=True)
 def forward_kernel(xp, wt, b_hh, wp, lengths, relu, groups, keep, hs, cs, saved, out):
+    # xp: (T, B, G*H); wt: (H, G*H) = W_hh^T; b_hh: (G*H,); wp: (3, H); lengths: (B,); hs, cs: (T+1, B, H);
+    # saved: (T, B, SAVED*H); out: (T, B, H)   (all arguments: rnnbench/kernels/cuda/rnn.py's docstring)
     T, B, H = out.shape
     one = xp.dtype.type(1)
     peep = wp.shape[0] == 3
@@ -61,6 +63,8 @@ def forward_kernel(xp, wt, b_hh, wp, lengths, relu, groups, keep, hs, cs, saved,
 @cuda.jit(cache=True)
 def backward_kernel(w_hh, wp, lengths, relu, groups, hs, cs, saved, d_out, dh_state, dc_state, dh_seq, dc_seq,
                     dxp, dhp, dwp):
+    # w_hh: (G*H, H); wp: (3, H); lengths: (B,); hs, cs: (T+1, B, H); saved: (T, B, SAVED*H); d_out, dh_seq,
+    # dc_seq: (T, B, H); dh_state, dc_state: (B, H); dxp, dhp: (T, B, G*H); dwp: (T, B, 3*H)
     T, B, H = d_out.shape
     zero = w_hh.dtype.type(0)
     one = w_hh.dtype.type(1)
