@@ -57,6 +57,9 @@ def build(config):
                   task.readout, config["nonlinearity"], config["backend"], config["dtype"], seed=config["seed"])
     initialize(model.rnn, config["init"], config["forget_bias"], np.random.default_rng(init_seq))
     optimizer = make_optimizer(config["optimizer"], config["lr"], config["momentum"])
+    if config["backend"] == "cuda":     # parameters, gradients and optimizer state stay on the GPU
+        from rnnbench.kernels.cuda.training import on_device
+        model, optimizer = on_device(model, optimizer)
     test = task.test_set(np.random.default_rng(test_seq), config["test_size"])
     return task, model, optimizer, np.random.default_rng(batch_seq), test
 
@@ -90,7 +93,10 @@ def loss_limit(task, config):
 def train_step(task, model, optimizer, batch, config):
     """One step on one batch: forward, backward, clip, update. Returns (loss, global grad norm before
     clipping); the norm is NaN or Inf when the run diverged at this step (see the module docstring), and then
-    no parameter was changed."""
+    no parameter was changed (on the GPU, a step whose loss is past the limit has already been applied)."""
+    if hasattr(model, "train_step"):    # a model on the GPU runs the whole step there
+        loss, norm = model.train_step(task, optimizer, batch, config)
+        return (loss, norm) if loss <= loss_limit(task, config) else (loss, math.nan)
     loss, grads, _ = loss_and_grads(task, model, batch)
     if grads is None or not loss <= loss_limit(task, config):
         return loss, math.nan

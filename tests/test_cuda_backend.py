@@ -1,8 +1,8 @@
 """The cuda backend against independent oracles beyond the shared suite (tests/oracles.py runs PyTorch's
 modules against every backend): the NumPy reference backend (all cells, both dtypes, lengths, initial
-states, 2 layers, several tiles), NumPy's matmul for the GEMM, the training loop on the reference backend;
-plus the no-GPU error and, where NVIDIA's compiler is installed, a compile of every kernel for a real GPU
-(the simulator never compiles them).
+states, 2 layers, several blocks, row groups and items per thread), NumPy's matmul for the GEMM; plus the
+no-GPU error and, where NVIDIA's compiler is installed, a compile of every kernel for sm_90
+(tests/cuda_sm90_check.py; the simulator never compiles them). Training on the GPU: tests/test_cuda_training.py.
 
 Without a GPU these run in numba's CUDA simulator (tests/conftest.py), so shapes stay tiny.
 """
@@ -74,9 +74,13 @@ def test_matches_reference_with_lengths_and_states(cell, act, dtype):
     _compare(cell, act, dtype, T=3, B=2, I=3, H=3, L=2, lengths=np.array([3, 2]), seed=1)
 
 
-def test_matches_reference_across_several_tiles():
-    # H and B above the simulator's 4x4 tile: partial tiles and multi-tile loops in every kernel
-    _compare("peephole", "tanh", "float64", T=2, B=5, I=2, H=5, L=1, lengths=np.array([2, 1, 2, 2, 1]), seed=2)
+@pytest.mark.parametrize("cell,H", [("peephole", 5), ("gru", 2), ("rnn", 3)])
+def test_matches_reference_across_blocks_groups_and_items(cell, H):
+    # the simulator's layout (rnnbench/kernels/cuda/steps.py: 2 rows per item, 4 threads per block, products
+    # loaded 2 steps at a time): B = 5 leaves a last row group half empty; H = 5 gives threads two items, H = 2
+    # two row groups per block (the second block's second one past B), odd H and G*H a partial last load; and
+    # H and B above the 4x4 tile of the GEMMs and the transpose
+    _compare(cell, "tanh", "float64", T=3, B=5, I=2, H=H, L=1, lengths=np.array([3, 1, 2, 3, 1]), seed=2)
 
 
 @pytest.mark.skipif(os.environ.get("NUMBA_ENABLE_CUDASIM") == "1", reason="realistic shapes need a real GPU")
@@ -89,20 +93,22 @@ def test_matches_reference_at_realistic_shapes_on_a_gpu(cell, act, dtype):
     _compare(cell, act, dtype, T=50, B=64, I=40, H=96, L=2, lengths=lengths, seed=6)
 
 
-@pytest.mark.parametrize("trans_a,trans_b,accumulate", [(False, True, False), (False, False, True),
-                                                        (True, False, False), (True, True, True)])
-def test_gemm_matches_numpy(trans_a, trans_b, accumulate):
-    # shapes straddle the simulator's 8x8 block tile and 4-deep K tile
+@pytest.mark.parametrize("trans_a,trans_b,shape", [(False, True, (9, 11, 6)), (False, False, (3, 5, 30)),
+                                                   (True, False, (9, 11, 6)), (True, True, (3, 5, 30))])
+def test_gemm_matches_numpy(trans_a, trans_b, shape):
+    # (M, N, K) = (9, 11, 6) straddles the simulator's 8x8 block tile and 4-deep K tile; (3, 5, 30) is one block
+    # of c with a long K, which the GEMM splits into ranges (4 partial products, summed by a second kernel)
     _cuda_or_skip()
     from numba import cuda
     from rnnbench.kernels.cuda.gemm import matmul
     rng = np.random.default_rng(5)
-    M, N, K = 9, 11, 6
+    M, N, K = shape
     a = rng.standard_normal((K, M) if trans_a else (M, K))
     b = rng.standard_normal((N, K) if trans_b else (K, N))
-    c0, bias = rng.standard_normal((M, N)), rng.standard_normal(N)
-    want = (a.T if trans_a else a) @ (b.T if trans_b else b) + bias + (c0 if accumulate else 0)
-    got = matmul(*(cuda.to_device(v) for v in (a, b, c0)), trans_a, trans_b, accumulate, cuda.to_device(bias))
+    bias = rng.standard_normal(N)
+    want = (a.T if trans_a else a) @ (b.T if trans_b else b) + bias
+    got = matmul(cuda.to_device(a), cuda.to_device(b), cuda.device_array((M, N)), trans_a, trans_b,
+                 cuda.to_device(bias))
     np.testing.assert_allclose(got.copy_to_host(), want, rtol=1e-12, atol=1e-12)
 
 
@@ -157,36 +163,6 @@ def test_no_device_raises_input_error():
     assert res.stdout.startswith("no CUDA device was found")
 
 
-# Compiles each kernel for sm_90 with NVIDIA's NVVM (the nvidia-cuda-nvcc and nvidia-cuda-nvrtc wheels,
-# or a CUDA toolkit): type errors the simulator cannot see; float32 kernels must not fall back to
-# float64 arithmetic, and accumulators must stay in registers (no local-memory traffic). Device functions
-# normally ask the (absent) GPU for its compute capability.
-PTX_CHECK = textwrap.dedent("""
-    import types
-    import numba.cuda.dispatcher as dispatcher
-    dispatcher.get_current_device = lambda: types.SimpleNamespace(compute_capability=(9, 0))
-    from numba import cuda, types as nt
-    from rnnbench.kernels.cuda import gemm, gru, lstm, norms, rnn
-    for f in (nt.float32, nt.float64):
-        a1, a2, a3, i1 = f[::1], f[:, ::1], f[:, :, ::1], nt.int64[::1]
-        sigs = {
-            "gemm": (gemm.gemm_kernel, (a2, a2, a2, a1, nt.boolean, nt.boolean, nt.boolean)),
-            "norms": (norms.step_norms_kernel, (a2, a1)),
-        }
-        for mod in (rnn, gru, lstm):
-            sigs[mod.__name__ + ".forward"] = (mod.forward_step,
-                                               (nt.int64, a3, a2, a1, a2, i1, nt.boolean, a3, a3, a3, a3))
-            sigs[mod.__name__ + ".backward"] = (mod.backward_step, (nt.int64, a2, a2, i1, nt.boolean, a3, a3, a3,
-                                                a3, a2, a2, a3, a3, a3, a3, a3))
-        for name, (kernel, sig) in sigs.items():
-            ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=(9, 0))
-            if f == nt.float32:
-                assert ".f64" not in ptx, name + " does float64 arithmetic in its float32 version"
-            assert "ld.local" not in ptx and "st.local" not in ptx, name + " spills to local memory"
-    print("ok")
-""")
-
-
 def test_kernels_compile_for_a_real_gpu():
     try:
         from cuda.pathfinder import load_nvidia_dynamic_lib
@@ -194,23 +170,8 @@ def test_kernels_compile_for_a_real_gpu():
         load_nvidia_dynamic_lib("nvrtc")
     except Exception as e:  # noqa: BLE001 - any failure to find the compiler means: cannot check here
         pytest.skip(f"NVIDIA's NVVM compiler is not installed: {type(e).__name__}")
-    res = subprocess.run([sys.executable, "-c", PTX_CHECK], env=_without_simulator(), capture_output=True,
-                         text=True, timeout=600)
-    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr[-3000:]
-
-
-def test_training_on_cuda_matches_reference():
-    # the training loop end to end (batches, loss, clipping, Adam, probe gradient norms) on each backend
-    _cuda_or_skip()
-    from rnnbench.config import normalize
-    from rnnbench.train import train
-    base = {"task": "adding", "seq_len": 4, "cell": "lstm", "hidden": 3, "batch": 2, "steps": 2,
-            "eval_every": 1, "gradnorm_every": 1, "test_size": 2, "dtype": "float64"}
-    ref, cu = (train(normalize({**base, "backend": b})) for b in ("reference", "cuda"))
-    assert cu.status == ref.status == "done"
-    for rows_ref, rows_cu in ((ref.metrics, cu.metrics), (ref.gradnorms, cu.gradnorms)):
-        assert len(rows_cu) == len(rows_ref)
-        for a, b in zip(rows_ref, rows_cu):
-            for key, v in a.items():
-                if isinstance(v, float) and key not in ("wall_time", "steps_per_s"):
-                    assert b[key] == pytest.approx(v, rel=1e-9, abs=1e-12, nan_ok=True), key
+    # a fresh process without the simulator: tests/cuda_sm90_check.py says what it checks
+    script = os.path.join(os.path.dirname(__file__), "cuda_sm90_check.py")
+    res = subprocess.run([sys.executable, script], env=_without_simulator(), capture_output=True, text=True,
+                         timeout=600)
+    assert res.returncode == 0 and res.stdout.strip().endswith("ok"), res.stderr[-3000:]

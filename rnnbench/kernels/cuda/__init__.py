@@ -1,5 +1,6 @@
-"""numba.cuda backend: fused per-step kernels for rnn, gru, lstm and peephole, forward and backward
-through time, with whole-sequence tiled GEMMs; implements rnnbench.backend's interface.
+"""numba.cuda backend: one kernel launch per layer runs the whole time loop of rnn, gru, lstm or peephole,
+forward or backward through time (steps.py), with whole-sequence tiled GEMMs; implements rnnbench.backend's
+interface. training.py (with optim.py, losses.py, sums.py) trains a Model with everything on the GPU.
 
 `get_backend("cuda")` calls check_available(), which raises InputError when no GPU is found (set
 NUMBA_ENABLE_CUDASIM=1 before Python starts to run the kernels in numba's simulator instead).

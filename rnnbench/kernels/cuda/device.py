@@ -1,4 +1,5 @@
-"""The CUDA device: availability check, synchronisation, host/device transfers and the tile size.
+"""The CUDA device: availability check, synchronisation, host/device transfers, arrays filled on the device,
+and the tile size.
 
 `NUMBA_ENABLE_CUDASIM=1` (set before numba.cuda is first imported) runs every kernel in numba's
 simulator, one Python thread per CUDA thread: correct but slow, so the simulator gets small tiles.
@@ -75,6 +76,22 @@ def to_device(a, dtype):
 
 def to_host(a):
     return None if a is None else a.copy_to_host()
+
+
+@cuda.jit(cache=True)
+def fill_kernel(a, value):
+    # a: (N,); value: a's dtype
+    i = cuda.grid(1)
+    if i < a.shape[0]:
+        a[i] = value
+
+
+def full(shape, value, dtype):
+    """A new device array of `shape` and `dtype`, every entry `value`, written on the device (no upload)."""
+    a = cuda.device_array(shape, dtype=dtype)
+    threads = TILE * TILE
+    fill_kernel[max(1, -(-a.size // threads)), threads](a.reshape(a.size), np.dtype(dtype).type(value))
+    return a
 
 
 def stack(arrays):

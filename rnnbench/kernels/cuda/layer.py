@@ -1,21 +1,27 @@
 """One layer over a whole sequence on the GPU: the rnnbench.backend interface for the cuda backend.
 
 Everything stays on the device from the input upload to the results: one GEMM projects the whole input
-sequence, then one fused step kernel per time step (recurrent product + gate math), and backward one
-fused step kernel per step followed by whole-sequence GEMMs for dx and the weight gradients and a
-device reduction for the per-step gradient norms. Results come back as host arrays, or stay device
-arrays with `device_arrays=True` (for training on the GPU; inputs may then be device arrays too).
+sequence, then one launch of the cell's forward kernel runs the whole time loop (recurrent product + gate
+math, rnnbench/kernels/cuda/steps.py); backward one launch runs the time loop back, followed by whole-sequence
+GEMMs for dx and the weight gradients and a device reduction for the per-step gradient norms. The launches
+per layer do not grow with T: 3 forward (W_hh transpose, input projection, time loop); backward the time loop,
+the dx, dW_ih and dW_hh GEMMs, the bias sums (one; gru two; peephole one more for the peepholes; each a fill of
+ones and a GEMM) and the norms (two with a cell state), where a GEMM is 1 launch or 2 where it splits K: 7 to 10
+launches for rnn, 8 to 11 for lstm (11 at T = 1000, B = 64 on a GPU), 9 to 14 for gru, 10 to 14 for peephole.
+Results come back as host arrays, or stay device arrays with `device_arrays=True` (for training on the GPU;
+inputs may then be device arrays too).
 """
 import numpy as np
 from numba import cuda
 
 from rnnbench.backend import LayerForward, LayerGrads
 from rnnbench.kernels.cuda import lstm, gru, rnn
-from rnnbench.kernels.cuda.device import grid, to_device, to_host
-from rnnbench.kernels.cuda.gemm import column_sums, matmul
+from rnnbench.kernels.cuda.device import to_device, to_host
+from rnnbench.kernels.cuda.gemm import column_sums, matmul, transpose
 from rnnbench.kernels.cuda.norms import step_norms
+from rnnbench.kernels.cuda.steps import layout
 
-STEP_KERNELS = {"rnn": rnn, "gru": gru, "lstm": lstm, "peephole": lstm}
+KERNELS = {"rnn": rnn, "gru": gru, "lstm": lstm, "peephole": lstm}
 
 
 def _placeholder(dtype, ndim):
@@ -42,7 +48,7 @@ def _maybe_host(a, device_arrays):
 
 def forward_layer(cell, act, p, x, h0, c0, lengths, keep=True, device_arrays=False):
     dtype = np.dtype(x.dtype)
-    kern = STEP_KERNELS[cell.name]
+    kern = KERNELS[cell.name]
     w = {name: to_device(v, dtype) for name, v in p.items()}
     x = to_device(x, dtype)                                             # (T, B, I)
     lengths = to_device(lengths, np.int64)                              # (B,)
@@ -52,13 +58,13 @@ def forward_layer(cell, act, p, x, h0, c0, lengths, keep=True, device_arrays=Fal
     matmul(x.reshape(T * B, I), w["weight_ih"], xp.reshape(T * B, GH), trans_b=True, bias=w["bias_ih"])
     hs = _states(h0, T, dtype)
     cs = _states(c0, T, dtype) if cell.has_cell_state else _placeholder(dtype, 3)
-    saved = cuda.device_array((T, B, kern.SAVED * H), dtype=dtype) if kern.SAVED else _placeholder(dtype, 3)
+    keep = keep and kern.SAVED > 0
+    saved = cuda.device_array((T, B, kern.SAVED * H), dtype=dtype) if keep else _placeholder(dtype, 3)
     wp = w.get("weight_peephole", _placeholder(dtype, 2))
     out = cuda.device_array((T, B, H), dtype=dtype)
-    step = kern.forward_step[grid(B, H)]
-    relu = act == "relu"
-    for t in range(T):
-        step(t, xp, w["weight_hh"], w["bias_hh"], wp, lengths, relu, hs, cs, saved, out)
+    blocks, threads, groups = layout(B, H)
+    kern.forward_kernel[blocks, threads](xp, transpose(w["weight_hh"]), w["bias_hh"], wp, lengths, act == "relu",
+                                         groups, keep, hs, cs, saved, out)
     c_n = _maybe_host(cs[T], device_arrays) if cell.has_cell_state else None
     return LayerForward(_maybe_host(out, device_arrays), _maybe_host(hs[T], device_arrays), c_n,
                         (x, lengths, hs, cs, saved))
@@ -67,13 +73,13 @@ def forward_layer(cell, act, p, x, h0, c0, lengths, keep=True, device_arrays=Fal
 def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn, device_arrays=False):
     x, lengths, hs, cs, saved = fwd.cache
     dtype = np.dtype(x.dtype)
-    kern = STEP_KERNELS[cell.name]
+    kern = KERNELS[cell.name]
     w = {name: to_device(v, dtype) for name, v in p.items()}
     T, B, I = x.shape
     GH, H = w["weight_hh"].shape
     has_c = cell.has_cell_state
     d_out = to_device(d_out, dtype)                                      # (T, B, H)
-    dh_state = _copy(d_hn, dtype)                                        # (B, H), updated in place
+    dh_state = _copy(d_hn, dtype)                                        # (B, H), dL/dh0 at the end
     dc_state = _copy(d_cn, dtype) if has_c else _placeholder(dtype, 2)
     dh_seq = cuda.device_array((T, B, H), dtype=dtype)
     dc_seq = cuda.device_array((T, B, H), dtype=dtype) if has_c else _placeholder(dtype, 3)
@@ -82,20 +88,18 @@ def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn, device_arrays=False):
     peep = "weight_peephole" in w
     wp = w["weight_peephole"] if peep else _placeholder(dtype, 2)
     dwp = cuda.device_array((T, B, 3 * H), dtype=dtype) if peep else _placeholder(dtype, 3)
-    step = kern.backward_step[grid(B, H)]
-    relu = act == "relu"
-    for t in range(T - 1, -1, -1):
-        step(t, w["weight_hh"], wp, lengths, relu, hs, cs, saved, d_out, dh_state, dc_state, dh_seq, dc_seq,
-             dxp, dhp, dwp)
-    matmul(dhp[0], w["weight_hh"], dh_state, accumulate=True)           # dh0: step 0's recurrent path
+    blocks, threads, groups = layout(B, H)
+    kern.backward_kernel[blocks, threads](w["weight_hh"], wp, lengths, act == "relu", groups, hs, cs, saved, d_out,
+                                          dh_state, dc_state, dh_seq, dc_seq, dxp, dhp, dwp)
     dxp2 = dxp.reshape(T * B, GH)
     dhp2 = dhp.reshape(T * B, GH)
     grads = {
         "weight_ih": matmul(dxp2, x.reshape(T * B, I), cuda.device_array((GH, I), dtype), trans_a=True),
         "weight_hh": matmul(dhp2, hs[:T].reshape(T * B, H), cuda.device_array((GH, H), dtype), trans_a=True),
         "bias_ih": column_sums(dxp2).reshape(GH),
-        "bias_hh": column_sums(dhp2).reshape(GH),
     }
+    # both biases' gradients are the sums of dhp, which is dxp unless the cell scales a recurrent term
+    grads["bias_hh"] = column_sums(dhp2).reshape(GH) if kern.SEPARATE_DHP else _copy(grads["bias_ih"], dtype)
     if peep:
         grads["weight_peephole"] = column_sums(dwp.reshape(T * B, 3 * H)).reshape(3, H)
     dx = matmul(dxp2, w["weight_ih"], cuda.device_array((T * B, I), dtype)).reshape(T, B, I)
