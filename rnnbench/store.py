@@ -39,7 +39,8 @@ from rnnbench.files import json_bytes, read_json
 # keep their ids and new ones get fresh ids instead of being mistaken for finished.
 RESULTS_VERSION = 4    # 2: fused [x_t | h_{t-1}] product and packed micro-kernel (new rounding)
 #                        3: divergence detection ends runs as diverged that used to end done (or failed)
-#                        4: kernels at the host's vector width; float32 tanh through a reciprocal estimate
+#                        4: kernels at the host's vector width; float32 tanh through a reciprocal estimate;
+#                           subnormals flushed to zero in the CPU kernels
 
 FINISHED = ("done", "diverged")
 STATUSES = FINISHED + ("failed",)

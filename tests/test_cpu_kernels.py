@@ -102,3 +102,18 @@ def test_bitwise_deterministic(cell, act):
     for other in results[1:]:
         for a, b in zip(results[0], other):
             assert np.array_equal(a, b)
+
+
+def test_subnormals_flush_in_the_kernels_only():
+    """The kernels flush float32 values below 1.2e-38 to zero (a vanishing gradient there took a ~100-cycle
+    assist per instruction, 5-25x slower backward passes), while the caller's own arithmetic keeps them."""
+    rng = np.random.default_rng(0)
+    m = RNN("rnn", 2, 8, backend="cpu", dtype="float32", seed=0)
+    x = rng.standard_normal((6, 3, 2)).astype(np.float32)
+    d_out = np.zeros((6, 3, 8), np.float32)
+    d_out[-1] = np.float32(2.0 ** -140)                  # subnormal: its products underflow further
+    g = m.backward(m.forward(x), d_out)
+    ref = RNN("rnn", 2, 8, backend="reference", dtype="float64", seed=0)
+    want = ref.backward(ref.forward(x), d_out.astype(np.float64))
+    assert np.any(want.dx != 0) and not np.any(g.dx)     # the reference sees them, the kernels flush them
+    assert np.float32(1e-30) * np.float32(1e-10) != 0     # the calling thread's mode is as it was

@@ -12,12 +12,14 @@ Speed rests on three things here:
 - Gradient norms are rescaled where a plain sum of squares would underflow (row_norm, norms), so float64
   curves stay exact down to ~1e-308.
 """
+import platform
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
 from numba.extending import intrinsic, overload
 from threadpoolctl import ThreadpoolController
 
@@ -87,6 +89,52 @@ def _sigmoid(x):
     return lambda x: 1.0 / (1.0 + np.exp(-x))
 
 
+# ---- subnormal floats --------------------------------------------------------------------------------
+
+# x86 MXCSR: flush-to-zero (results) and denormals-are-zero (inputs)
+_FTZ_DAZ = 0x8040
+_X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
+
+
+@intrinsic
+def _mxcsr(typingctx, keep, add):
+    """Set the calling thread's x86 MXCSR to (old & keep) | add; returns the old value."""
+    def codegen(context, builder, signature, args):
+        i32 = ir.IntType(32)
+        fn = ir.FunctionType(ir.VoidType(), [ir.IntType(8).as_pointer()])
+        slot = cgutils.alloca_once(builder, i32)
+        ptr = builder.bitcast(slot, ir.IntType(8).as_pointer())
+        builder.call(cgutils.get_or_insert_function(builder.module, fn, "llvm.x86.sse.stmxcsr"), [ptr])
+        old = builder.load(slot)
+        builder.store(builder.or_(builder.and_(old, args[0]), args[1]), slot)
+        builder.call(cgutils.get_or_insert_function(builder.module, fn, "llvm.x86.sse.ldmxcsr"), [ptr])
+        return old
+    return types.int32(types.int32, types.int32), codegen
+
+
+@njit(cache=True, nogil=True)
+def _update_mxcsr(keep, add):
+    return _mxcsr(np.int32(keep), np.int32(add))
+
+
+def _flushed(kernel, lo, hi, *args):
+    """kernel(lo, hi, *args) with subnormal floats flushed to zero in this thread, its mode restored after.
+
+    A vanishing gradient decays through float32's subnormal range (below 1.2e-38), where every arithmetic
+    instruction that touches one takes a microcode assist of ~100 cycles: a backward (and the BLAS weight
+    gradients after it) then ran 5-25x slower (rnn adding T=400: 109 ms a training step against 19 ms).
+    A gradient that small moves no weight; the gradient-norm curves read 0 below ~1e-38 in float32 (and
+    below ~2.2e-308 in float64) instead of ~1e-45 (~5e-324). Only the kernels' threads, only while they run:
+    the caller's own floating-point mode is never changed."""
+    if not _X86:
+        return kernel(lo, hi, *args)
+    old = _update_mxcsr(-1, _FTZ_DAZ)
+    try:
+        return kernel(lo, hi, *args)
+    finally:
+        _update_mxcsr(0, old)
+
+
 # ---- threads over batch blocks ---------------------------------------------------------------------
 
 _pool = None
@@ -109,15 +157,15 @@ def run_blocks(kernel, B, *args, min_block=1):
         lib.set_num_threads(1)
     try:
         if n == 1:
-            kernel(0, B, *args)
+            _flushed(kernel, 0, B, *args)
             return
         bounds = [B * k // n for k in range(n + 1)]
         if _pool is None or _pool._max_workers < n - 1:
             _pool = ThreadPoolExecutor(n - 1)
         # the calling thread runs the first block itself: one thread fewer to wake (~50 us each)
-        rest = [_pool.submit(kernel, bounds[k], bounds[k + 1], *args) for k in range(1, n)]
+        rest = [_pool.submit(_flushed, kernel, bounds[k], bounds[k + 1], *args) for k in range(1, n)]
         try:
-            kernel(bounds[0], bounds[1], *args)
+            _flushed(kernel, bounds[0], bounds[1], *args)
         finally:
             for f in rest:
                 f.result()
