@@ -83,3 +83,30 @@ def test_cache_never_hands_a_kernel_to_another_cpu(tmp_path):
     assert host["isa"] != "portable" and (host["misses"], host["hits"]) == (1, 0)
     assert (again["misses"], again["hits"]) == (0, 1)
     assert abs(host["y"] - first["y"]) <= 1e-4 * abs(first["y"])
+
+
+STALE_PROBE = """
+import numpy as np
+from rnnbench import RNN
+m = RNN("rnn", 3, 20, backend="cpu", dtype="float64", seed=0)
+r = RNN("rnn", 3, 20, backend="reference", dtype="float64", seed=0)
+x = np.random.default_rng(0).standard_normal((4, 9, 3))
+print(float(np.abs(m.forward(x).output - r.forward(x).output).max()))
+"""
+
+
+def test_an_edit_to_the_inlined_gemm_recompiles_the_kernels(tmp_path):
+    """Numba checks a cached kernel against its own file only: after gemm.py alone changes its panel width,
+    the cached rnn kernel must not run against the new layout (kernels.cpu.cache)."""
+    import shutil
+
+    shutil.copytree(ROOT / "rnnbench", tmp_path / "rnnbench", ignore=shutil.ignore_patterns("__pycache__"))
+    env = {"PYTHONPATH": str(tmp_path), "NUMBA_CACHE_DIR": ""}
+    code = f"import os; os.chdir({str(tmp_path)!r})\n" + STALE_PROBE
+    assert float(run_python(code, None, **env)) < 1e-12
+    gemm = tmp_path / "rnnbench" / "kernels" / "cpu" / "gemm.py"
+    text = gemm.read_text()
+    assert "TILES = {" in text
+    gemm.write_text(text.replace("TILES = {", "TILES = {k: (v[0], 1, v[2]) for k, v in {", 1)
+                    .replace("}\nMR, PANEL_VECTORS", "}.items()}\nMR, PANEL_VECTORS", 1))
+    assert float(run_python(code, None, **env)) < 1e-12

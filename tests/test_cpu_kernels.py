@@ -117,3 +117,21 @@ def test_subnormals_flush_in_the_kernels_only():
     want = ref.backward(ref.forward(x), d_out.astype(np.float64))
     assert np.any(want.dx != 0) and not np.any(g.dx)     # the reference sees them, the kernels flush them
     assert np.float32(1e-30) * np.float32(1e-10) != 0     # the calling thread's mode is as it was
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_saturated_units_pass_no_gradient(cell):
+    """float32 tanh is exactly +-1 far from 0 (as PyTorch's and NumPy's are), so a saturated unit's local
+    derivative 1 - tanh^2 is 0: the approximation once stopped 3 ulp short of 1 and left 5e-7 there, which
+    made gradients explode through large weights where the reference's vanish."""
+    m = RNN(cell, 2, 8, backend="cpu", dtype="float32", seed=0)
+    state = m.state_dict()
+    state["bias_ih_l0"] = np.full_like(state["bias_ih_l0"], 100.0)     # every pre-activation ~100
+    m.load_state_dict(state)
+    x = np.random.default_rng(0).standard_normal((5, 3, 2)).astype(np.float32)
+    out = m.forward(x)
+    g = m.backward(out, np.ones_like(out.output))
+    if cell == "rnn":
+        assert np.all(out.output == 1) and not g.dx.any() and not g.params["weight_hh_l0"].any()
+    else:   # the i and f gates saturate at s(100) = 1 exactly: s' = 0 (o and c_t still carry gradient)
+        assert not g.params["weight_ih_l0"][:16].any() and not g.params["weight_hh_l0"][:16].any()

@@ -11,6 +11,7 @@ from numba import njit
 
 from rnnbench.bench.timing import time_interleaved
 from rnnbench.kernels.cpu._common import run_blocks
+from rnnbench.kernels.cpu.cache import drop_stale
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, width
 
 GEMM_SHAPE = (64, 512, 2048)    # (M, K, N): (M, K) @ (K, N)
@@ -27,6 +28,9 @@ def _njit_dot(a, b):
 def _packed_rows(lo, hi, a, w, c):
     # a: (M, K); w = pack(b); c: (M, width(w)); rows lo:hi
     matmul_rows(a, lo, hi, w, c[lo:])
+
+
+drop_stale(_packed_rows)    # it inlines gemm.py: see kernels.cpu.cache
 
 
 def gemm_gflops(dtype="float32", shape=GEMM_SHAPE, repeats=GEMM_REPEATS):

@@ -23,6 +23,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic, overload
 from threadpoolctl import ThreadpoolController
 
+from rnnbench.kernels.cpu.cache import drop_stale
 from rnnbench.kernels.cpu.gemm import pack, padded
 
 # no nnan/ninf: keep NaN/Inf behaviour while allowing contraction to FMA, reassociation and vectorizing
@@ -39,6 +40,7 @@ _B = [np.float32(v) for v in (4.89352518554385e-03, 2.26843463243900e-03, 1.1853
 A0, A1, A2, A3, A4, A5, A6 = _A
 B0, B1, B2, B3 = _B
 HALF32 = np.float32(0.5)
+ONE32 = np.float32(1.0)
 
 
 def tanh(x):
@@ -73,11 +75,18 @@ def finite_div(typingctx, p, q):
 def _tanh(x):
     if x == types.float32:
         def tanh32(x):
-            x = min(max(x, -_CLAMP), _CLAMP)
-            x2 = x * x
-            p = ((((((A6 * x2 + A5) * x2 + A4) * x2 + A3) * x2 + A2) * x2 + A1) * x2 + A0) * x
-            q = ((B3 * x2 + B2) * x2 + B1) * x2 + B0
-            return finite_div(p, q)     # |x| <= _CLAMP: p and q are finite, q >= B0 > 0
+            y = min(max(x, -_CLAMP), _CLAMP)
+            y2 = y * y
+            p = ((((((A6 * y2 + A5) * y2 + A4) * y2 + A3) * y2 + A2) * y2 + A1) * y2 + A0) * y
+            q = ((B3 * y2 + B2) * y2 + B1) * y2 + B0
+            # exactly +-1 past the clamp, as float32 tanh rounds there (its true value is within 2.7e-7 of
+            # it): the rational stops 3 ulp short of 1, which left saturated units a derivative of 5e-7
+            # instead of 0, and gradients through them growing where PyTorch's vanish
+            if x >= _CLAMP:
+                return ONE32
+            if x <= -_CLAMP:
+                return -ONE32
+            return finite_div(p, q)     # |y| <= _CLAMP: p and q are finite, q >= B0 > 0 (NaN passes)
         return tanh32
     return lambda x: np.tanh(x)
 
@@ -282,3 +291,6 @@ def weight_grads(p, x, h0, out, da, dxn=None):
         "bias_ih": w_x[:, 0].copy(),
         "bias_hh": w_h[:, H].copy(),
     }
+
+
+drop_stale(norms)       # before any kernel in this package loads from Numba's cache (see kernels.cpu.cache)
