@@ -23,6 +23,7 @@ def build_report(store_root, out_dir, *, bench_path=None, command=None):
     """Write the report for the store at `store_root` into `out_dir` (created or replaced whole) and return
     the path of report.html. bench_path defaults to <store_root>/bench.json when that file exists."""
     from rnnbench import store
+    from rnnbench.report.walltime import load_sessions
 
     store_root, out_dir = Path(store_root), Path(out_dir)
     if not store_root.is_dir():
@@ -36,7 +37,7 @@ def build_report(store_root, out_dir, *, bench_path=None, command=None):
     metrics = store.load_metrics(store_root, ids) if ids else None
     gradnorms = store.load_gradnorms(store_root, ids) if ids else None
     return build_from_frames(runs, metrics, gradnorms, bench, out_dir,
-                             source=f"{store_root}", command=command)
+                             source=f"{store_root}", command=command, sessions=load_sessions(store_root))
 
 
 def _load_bench(path):
@@ -49,7 +50,7 @@ def _load_bench(path):
     return bench
 
 
-def build_from_frames(runs, metrics, gradnorms, bench, out_dir, *, source="", command=None):
+def build_from_frames(runs, metrics, gradnorms, bench, out_dir, *, source="", command=None, sessions=None):
     """The report from store frames (None or empty for a store without them) into out_dir, atomically."""
     from rnnbench.report import figures, render, tables
     from rnnbench.report.aggregate import aggregate, aggregate_runs
@@ -58,7 +59,7 @@ def build_from_frames(runs, metrics, gradnorms, bench, out_dir, *, source="", co
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / "report.html").exists():
         raise InputError(f"output directory {str(out_dir)!r} exists and is not a report; choose another --out")
-    a = aggregate(runs, metrics, gradnorms, bench)
+    a = aggregate(runs, metrics, gradnorms, bench, sessions)
     sections = build_sections(a)
     meta = _meta(a, aggregate_runs(runs), source, command)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
