@@ -73,4 +73,6 @@ def summary(table):
 
 
 def _hours(seconds):
-    return f"{seconds / 3600:.2f} h ({seconds:.0f} s)" if seconds >= 3600 else f"{seconds / 60:.1f} min ({seconds:.0f} s)"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.2f} h ({seconds:.0f} s)"
+    return f"{seconds / 60:.1f} min ({seconds:.0f} s)"
