@@ -40,8 +40,9 @@ def test_estimate_arithmetic_on_a_measured_calibration():
     a = normalize(dict(tiny, cell="lstm", steps=30, eval_every=10, gradnorm_every=15))   # 4 rows, 3 probes
     b = normalize(dict(tiny, cell="lstm", steps=7, eval_every=5, gradnorm_every=7, seed=1))  # 3 rows, 2 probes
     c = normalize(dict(tiny, cell="rnn", steps=10, eval_every=10, gradnorm_every=10))    # 2 rows, 2 probes
-    cals = reproduce.calibrate_all([a, b, c])
+    cals, others = reproduce.calibrate_all([a, b, c])
     assert len(cals) == 2     # a and b differ only in what a calibration does not depend on
+    assert others is None or others >= 0
     la, lc = cals[reproduce.shape_key(a)], cals[reproduce.shape_key(c)]
     assert la.step_s > 0 and la.eval_s > 0 and lc.step_s > 0
     ta = 30 * la.step_s + 4 * la.eval_s + 3 * la.step_s
@@ -57,6 +58,10 @@ def test_estimate_arithmetic_on_a_measured_calibration():
         free[free.index(min(free))] += t
     assert reproduce.expected_seconds(order, 2, cals) == pytest.approx(max(free))
     assert reproduce.expected_seconds(order, 1, cals) == pytest.approx(start + ta + tb + tc)
+    # beside 4 other running processes, 2 workers on 2 cores get a third of a core each: runs take 3x as long
+    share = reproduce.cpu_share(2, 4, 2)
+    assert share == pytest.approx(1 / 3) and reproduce.cpu_share(2, 0, 2) == reproduce.cpu_share(1, 1, 2) == 1
+    assert reproduce.expected_seconds(order, 1, cals, share) == pytest.approx(start + 3 * (ta + tb + tc))
 
 
 def test_reproduce_runs_a_suite_records_its_session_and_reports(tmp_path, monkeypatch, capsys):

@@ -7,8 +7,10 @@ runs against PyTorch where it is installed (else rnnbench alone) into <store>/be
 speed section reads; a resumed reproduce keeps a bench already there.
 
 The time estimate comes from this machine: each distinct run shape (cell, task, sizes, optimizer) is timed
-for a few training steps and one evaluation, in one thread as a sweep worker runs it (calibrate()); the runs
-are then scheduled longest first on the workers (expected_seconds()), in the order the sweep will run them.
+for a few training steps and one evaluation, in one thread as a sweep worker runs it, in CPU time
+(calibrate()); the runs are then scheduled longest first on the workers (expected_seconds()), in the order the
+sweep will run them, each worker getting the share of a core that the processes already running here leave
+it (cpu_share(): a shared machine's other work slows a sweep 2-3x, and timing alone cannot see it coming).
 Every invocation appends a session to <store>/reproduce.json (start, estimate, sweep and bench times, end),
 from which the report sets the measured wall time beside the estimate.
 """
@@ -27,7 +29,7 @@ SUITES = {"quick": "quick", "full": "full"}          # suite -> folder of sweep 
 # machine: quick measured by `reproduce --quick` (reports/README.md); full = the timed calls of reports/bench/
 # bench.json x 2 (each follows an untimed call) x (7 repeats + 1 warm-up) = 133 s, plus start-up and roofline
 BENCH_ARGS = {"quick": ["--quick"], "full": []}
-BENCH_SECONDS = {"quick": 30.0, "full": 150.0}
+BENCH_SECONDS = {"quick": 30.0, "full": 150.0}    # on an otherwise idle machine (it runs 2 threads)
 WORKER_START_S = 5.0      # a spawned worker: interpreter, imports, Numba cache loads (measured here: 3-5 s)
 # what one training step's and one evaluation's time depend on: runs that agree on these share a calibration
 SHAPE_KEYS = ("task", "adding_variant", "series", "horizon", "seq_len", "cell", "nonlinearity", "init", "hidden",
@@ -55,8 +57,8 @@ def suite_configs(name):
 
 
 class Calibration(NamedTuple):
-    step_s: float         # one training step: fresh batch, forward, backward, clip, update (median)
-    eval_s: float         # one evaluation of the whole test set
+    step_s: float         # one training step on one core: fresh batch, forward, backward, clip, update (median)
+    eval_s: float         # one evaluation of the whole test set on one core
 
 
 def shape_key(config):
@@ -65,7 +67,8 @@ def shape_key(config):
 
 def calibrate(config):
     """Time a few training steps and an evaluation of `config`'s shape in this process, one thread (a sweep
-    worker's setting), after an untimed step and evaluation that absorb compilation."""
+    worker's setting), after an untimed step and evaluation that absorb compilation. CPU time, so that what
+    else runs on the machine meanwhile does not count (cpu_share() accounts for it)."""
     import numba
     from threadpoolctl import threadpool_limits
 
@@ -78,31 +81,45 @@ def calibrate(config):
             task, model, optimizer, rng, test = build(config)
             train_step(task, model, optimizer, task.batch(rng, config["batch"]), config)
             times = []
-            start = time.perf_counter()
-            while len(times) < 20 and (len(times) < 3 or time.perf_counter() - start < CALIBRATION_S):
-                t = time.perf_counter()
+            start = time.process_time()
+            while len(times) < 20 and (len(times) < 3 or time.process_time() - start < CALIBRATION_S):
+                t = time.process_time()
                 train_step(task, model, optimizer, task.batch(rng, config["batch"]), config)
-                times.append(time.perf_counter() - t)
+                times.append(time.process_time() - t)
             n = test.x.shape[1]          # a forecasting series may have fewer windows than test_size
             evaluate(task, model, task.take(test, 0, 2))
-            t = time.perf_counter()
+            t = time.process_time()
             evaluate(task, model, task.take(test, 0, min(n, EVAL_SAMPLE)))
-            eval_s = (time.perf_counter() - t) * n / min(n, EVAL_SAMPLE)
+            eval_s = (time.process_time() - t) * n / min(n, EVAL_SAMPLE)
     finally:
         numba.set_num_threads(threads)
     return Calibration(statistics.median(times), eval_s)
 
 
-def calibrate_all(configs, progress=None):
-    """{shape_key: Calibration} for every distinct shape among configs (each timed once)."""
-    calibrations = {}
+def calibrate_all(configs):
+    """({shape_key: Calibration} for every distinct shape among configs, each timed once; the median number
+    of other processes running on the machine, sampled once per shape, or None where it cannot be read)."""
+    calibrations, others = {}, []
     for config in configs:
         key = shape_key(config)
         if key not in calibrations:
             calibrations[key] = calibrate(config)
-            if progress:
-                progress(len(calibrations), config, calibrations[key])
-    return calibrations
+            others.append(_running_others())
+    others = [n for n in others if n is not None]
+    return calibrations, (statistics.median(others) if others else None)
+
+
+def _running_others():
+    # /proc/loadavg's fourth field, "running/total": the processes running or ready to run, this one included
+    try:
+        return max(0, int(Path("/proc/loadavg").read_text().split()[3].split("/")[0]) - 1)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def cpu_share(workers, others, cores):
+    """The share of a core each of `workers` processes gets beside `others` already running on `cores`."""
+    return min(1.0, cores / ((others or 0) + workers))
 
 
 def _rows(steps, every):
@@ -124,12 +141,13 @@ def longest_first(configs, calibrations):
     return sorted(configs, key=lambda c: -run_seconds(c, calibrations[shape_key(c)]))
 
 
-def expected_seconds(configs, workers, calibrations):
+def expected_seconds(configs, workers, calibrations, share=1.0):
     """Wall time of running `configs` in this order on `workers` processes, each taking the next run as soon as
-    it is free (what the sweep's pool does); every worker first pays WORKER_START_S."""
+    it is free (what the sweep's pool does) and getting `share` of a core; every worker first pays
+    WORKER_START_S."""
     free = [WORKER_START_S] * max(1, workers)
     for c in configs:
-        heapq.heapreplace(free, free[0] + run_seconds(c, calibrations[shape_key(c)]))
+        heapq.heapreplace(free, free[0] + run_seconds(c, calibrations[shape_key(c)]) / share)
     return max(free)
 
 
@@ -190,15 +208,21 @@ def run(args):
     todo = [c for c in configs if not run_store.is_finished(store / run_store.run_id(c))]
     print(f"reproduce --{name}: {len(configs)} runs, {len(todo)} to run into {store}; timing "
           f"{len({shape_key(c) for c in todo})} run shapes for the estimate", flush=True)
-    calibrations = calibrate_all(todo)
+    calibrations, others = calibrate_all(todo)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    # a Dask cluster's workers are other machines: neither this one's load nor its cores apply
+    share = cpu_share(workers, others, cores) if args.scheduler is None else 1.0
     todo = longest_first(todo, calibrations)
-    sweep_est = expected_seconds(todo, workers, calibrations) if todo else 0.0
-    bench_est = 0.0 if (store / "bench.json").is_file() else BENCH_SECONDS[name]
+    sweep_est = expected_seconds(todo, workers, calibrations, share) if todo else 0.0
+    bench_est = 0.0 if (store / "bench.json").is_file() else BENCH_SECONDS[name] / cpu_share(2, others, cores)
     session.update(runs=len(configs), runs_to_run=len(todo), calibration_s=time.perf_counter() - start,
-                   estimate_s=sweep_est + bench_est, sweep_estimate_s=sweep_est, bench_estimate_s=bench_est)
+                   others_running=others, cores=cores, cpu_share=share, estimate_s=sweep_est + bench_est,
+                   sweep_estimate_s=sweep_est, bench_estimate_s=bench_est)
     where = f"{workers} workers" if args.scheduler is None else f"{args.scheduler} (estimated for one worker)"
     print(f"expected time about {_minutes(sweep_est + bench_est)}: sweep {_minutes(sweep_est)} on {where}, "
-          f"bench {_minutes(bench_est)} (timed here in {session['calibration_s']:.0f} s)", flush=True)
+          f"bench {_minutes(bench_est)} (timed here in {session['calibration_s']:.0f} s; "
+          f"{others if others is not None else 'unknown'} other processes running on {cores} cores, so "
+          f"{share:.0%} of a core per worker if that lasts)", flush=True)
     store.mkdir(parents=True, exist_ok=True)
     record_session(store, session)
     t = time.perf_counter()

@@ -178,7 +178,9 @@ def wall_time(sessions):
     view = sessions.drop(columns=["loadavg_end"]).rename(columns={
         "calibration_s": "timing runs for the estimate (s)", "estimate_s": "estimate, sweep + bench (s)",
         "measured_s": "measured, sweep + bench (s)", "measured_over_estimate": "measured / estimate",
-        "end_from": "end taken from", "loadavg_start": "load average at start", "runs_to_run": "runs to run"})
+        "end_from": "end taken from", "loadavg_start": "load average at start", "runs_to_run": "runs to run",
+        "others_running": "other processes running", "cpu_share": "core share per worker (expected)"})
     return Table("wall_time", "Wall time of each reproduce session",
-                 "The estimate reproduce printed before its sweep, from training steps it timed on this machine, "
-                 "beside the measured time of the same sweep and bench.", sessions, view)
+                 "The estimate reproduce printed before its sweep, from training steps it timed on this machine and "
+                 "the share of a core the machine's other work left each worker, beside the measured time of the "
+                 "same sweep and bench.", sessions, view)

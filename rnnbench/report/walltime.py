@@ -3,9 +3,10 @@ store's own file times.
 
 reproduce appends one session per invocation: when it started, how long it spent timing run shapes for the
 estimate, the estimate (sweep and bench), and, once it gets there, the measured seconds of the sweep and the
-bench and when it finished. A session killed before its end has no `finished`: its end is the newest
-status.json the store got after it started (and before the next session started), and its measured time
-runs from its start to then, less its calibration.
+bench and when it finished (and the load it saw: processes running besides it, the share of a core it expected
+per worker, the load averages). A session killed before its end has no `finished`: its end is the newest
+status.json the store got after it started (and before the next session started), and its measured time runs
+from its start to then, less its calibration.
 """
 import datetime
 import json
@@ -13,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-COLUMNS = ["started", "suite", "workers", "runs_to_run", "calibration_s", "estimate_s", "measured_s",
-           "measured_over_estimate", "end_from", "loadavg_start", "loadavg_end"]
+COLUMNS = ["started", "suite", "workers", "runs_to_run", "calibration_s", "others_running", "cpu_share",
+           "estimate_s", "measured_s", "measured_over_estimate", "end_from", "loadavg_start", "loadavg_end"]
 
 
 def load_sessions(store_root):
@@ -54,7 +55,7 @@ def session_table(sessions):
         est = s.get("estimate_s", float("nan"))
         rows.append({"started": s["started"], "suite": s.get("suite"), "workers": s.get("workers"),
                      "runs_to_run": s.get("runs_to_run"), "calibration_s": s.get("calibration_s"),
-                     "estimate_s": est, "measured_s": measured,
+                     "others_running": s.get("others_running"), "cpu_share": s.get("cpu_share"), "estimate_s": est, "measured_s": measured,
                      "measured_over_estimate": measured / est if est else float("nan"), "end_from": end_from,
                      "loadavg_start": s.get("loadavg_start"), "loadavg_end": s.get("loadavg_end")})
     return pd.DataFrame(rows, columns=COLUMNS)
