@@ -22,6 +22,7 @@ def small_store(tmp_path_factory):
             store.execute(dict(PAPER, task="adding", seq_len=100, cell=cell, seed=seed), root)
             store.execute(dict(TINY, task="adding", adding_variant="hochreiter", seq_len=30, cell=cell,
                                seed=seed, batch=8), root)
+        store.execute(dict(PAPER, task="adding", seq_len=100, cell=cell, clip_mode="none"), root)
         store.execute(dict(PAPER, task="adding", seq_len=1000, cell=cell, steps=0), root)
     return root
 
@@ -39,7 +40,8 @@ def test_papers_rows_equal_pandas_recomputation(small_store):
     runs, metrics, gradnorms = _frames(small_store)
     findings, numbers = papers.evaluate(aggregate(runs, metrics, gradnorms))
     # Arjovsky Fig. 2 at T=100 in the paper's settings: median over seeds of each cell's last test MSE
-    sel = runs[(runs["seq_len"] == 100) & (runs["optimizer"] == "rmsprop") & (runs["batch"] == 20)]
+    t100 = runs[(runs["seq_len"] == 100) & (runs["optimizer"] == "rmsprop") & (runs["batch"] == 20)]
+    sel = t100[t100["clip_mode"] == "value"]
     last = _last(metrics).join(sel.set_index("run_id")["cell"], how="inner")
     mse = last.groupby("cell")["test_loss"].median()
     got = numbers[(numbers["finding"] == "arjovsky-adding-T100") & numbers["quantity"].str.startswith("final")]
@@ -57,6 +59,17 @@ def test_papers_rows_equal_pandas_recomputation(small_store):
     ratio = g.groupby("cell")["h_norm"].agg(lambda h: h.iloc[0] / h.iloc[-1])
     got = numbers[numbers["finding"] == "arjovsky-gradnorm-init"].set_index("cell")["value"]
     assert got.to_dict() == pytest.approx(ratio.to_dict(), rel=1e-12)
+    # Sec. 4's clipping: each cell's peak pre-clip gradient norm, clipped (2 seeds, median) and not (seed 0)
+    peak = metrics.groupby("run_id")["grad_norm"].max()
+    t100 = t100.assign(peak=t100["run_id"].map(peak), off=t100["clip_mode"] == "none")
+    expect = t100.groupby(["cell", "off"])["peak"].median()
+    got = numbers[numbers["finding"] == "arjovsky-clipping"].set_index(["cell", "quantity"])["value"]
+    for cell in ("rnn", "lstm"):
+        assert got[(cell, "peak gradient norm, clipped (median)")] == pytest.approx(expect[(cell, False)])
+        assert got[(cell, "peak gradient norm, not clipped (median)")] == pytest.approx(expect[(cell, True)])
+    # the report's clipping table pairs exactly these runs, which differ in clipping alone
+    clip = aggregate(runs, metrics, gradnorms).clipping
+    assert sorted(clip["runs"]) == [1, 1, 2, 2] and set(clip["seq_len"]) == {100}
     # settings this store never ran say so, and the reserved IndRNN row is there
     f = findings.set_index("finding")
     assert f.loc["arjovsky-copy-T500", "verdict"] == "not run" and f.loc["li-indrnn", "verdict"] == "not run"
@@ -66,7 +79,8 @@ def test_papers_rows_equal_pandas_recomputation(small_store):
 def test_solved_table_with_variant_rule_and_a_curve_that_ends_early(small_store):
     runs, metrics, gradnorms = _frames(small_store)
     # one paper-settings lstm run ends after step 10, as a run stopped when solved leaves its metrics
-    rid = runs[(runs["cell"] == "lstm") & (runs["seq_len"] == 100) & (runs["seed"] == 1)]["run_id"].iloc[0]
+    paper = runs[(runs["cell"] == "lstm") & (runs["seq_len"] == 100) & (runs["clip_mode"] == "value")]
+    rid, other = paper.sort_values("seed")["run_id"].iloc[[1, 0]]
     metrics = metrics[(metrics["run_id"] != rid) | (metrics["step"] <= 10)]
     a = aggregate(runs, metrics, gradnorms)
     # solved table, recomputed: last evaluation against the task's rule, the hochreiter variant's own rule
@@ -81,7 +95,6 @@ def test_solved_table_with_variant_rule_and_a_curve_that_ends_early(small_store)
     # learning curves: past step 10 the stopped seed holds its last value in the mean over seeds
     arm = a.runs.set_index("run_id").loc[rid, "arm"]
     c = a.curves[(a.curves["arm"] == arm) & (a.curves["seq_len"] == 100)].set_index("step")
-    other = runs[(runs["cell"] == "lstm") & (runs["seq_len"] == 100) & (runs["seed"] == 0)]["run_id"].iloc[0]
     m = metrics.set_index(["run_id", "step"])["test_loss"]
     held = m[(rid, 10)]
     for step in (15, 20):

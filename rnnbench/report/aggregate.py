@@ -73,7 +73,8 @@ def _arm_labels(runs):
     keys = [c for c in _config_columns(runs) if c not in skip]
     labels = pd.Series(runs.apply(cell_label, axis=1), index=runs.index, dtype=object)
     for _, panel in runs.groupby(PANEL, dropna=False):
-        varying = [k for k in keys if panel[k].astype(str).nunique() > 1]
+        # a key unset (None) in some runs applies only to the others (forget_bias, momentum): not an axis
+        varying = [k for k in keys if panel[k].dropna().astype(str).nunique() > 1]
         for idx, row in panel.iterrows():
             extra = " ".join(f"{k}={_fmt(row[k])}" for k in varying)
             if extra:
@@ -266,11 +267,12 @@ def clipping_table(metrics, runs):
     peak = metrics.groupby("run_id")["grad_norm"].max() if len(metrics) else pd.Series(dtype=float)
     final = final_rows(metrics).set_index("run_id")["rel_loss"] if len(metrics) else pd.Series(dtype=float)
     rows = []
-    for _, group in runs.astype({k: str for k in keys}).groupby(keys):
+    as_text = runs[keys].apply(lambda col: col.map(lambda v: "" if pd.isna(v) else str(v)))
+    for _, index in as_text.groupby(keys).groups.items():
+        group = runs.loc[index]
         clipped = group["clip_mode"].astype(str) != "none"
         if clipped.all() or not clipped.any():
             continue
-        group = runs.loc[group.index]
         for arm, a in group.groupby("arm"):
             pair = " ".join(w for w in arm.split(" ") if not w.startswith(("clip_mode=", "clip=")))
             rows.append({**dict(zip(PANEL, a.iloc[0][PANEL])), "pair": pair, "arm": arm,

@@ -149,10 +149,10 @@ def _clipping(a):
     exploding = [(off, on) for off, on in rows if off > 0]
     helped = sum(on < off for off, on in exploding)
     verdict = SUPPORTED if helped == len(exploding) and all(on <= off for off, on in rows) else NOT_SUPPORTED
-    return verdict, (f"in {len(exploding)} of {len(rows)} settings some unclipped runs diverged "
-                     f"({fmt(sum(o for o, _ in exploding) / len(exploding))} of them on average); clipping lowered "
-                     f"that in {helped} of those {len(exploding)}, and clipped runs diverged "
-                     f"{fmt(sum(on for _, on in rows) / len(rows))} of the time over all {len(rows)}.")
+    return verdict, (f"in {len(exploding)} of {len(rows)} settings unclipped runs diverged (a fraction "
+                     f"{fmt(sum(o for o, _ in exploding) / len(exploding))} of them on average); clipping lowered "
+                     f"that in {helped} of those {len(exploding)}; over all {len(rows)} settings a fraction "
+                     f"{fmt(sum(on for _, on in rows) / len(rows))} of the clipped runs diverged.")
 
 
 def _forecasting(a):
