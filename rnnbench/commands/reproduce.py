@@ -97,16 +97,21 @@ def calibrate(config):
 
 
 def calibrate_all(configs):
-    """({shape_key: Calibration} for every distinct shape among configs, each timed once; the median number
-    of other processes running on the machine, sampled once per shape, or None where it cannot be read)."""
+    """({shape_key: Calibration} for every distinct shape among configs, each timed once; the number of other
+    processes running on the machine throughout, or None where it cannot be read).
+
+    The running processes are sampled before and after each shape; the count taken is the lower quartile of
+    the samples, what was there three times in four: a job that comes and goes for a moment (a test run, a
+    compiler) does not count, one that keeps the cores busy does."""
     calibrations, others = {}, []
     for config in configs:
         key = shape_key(config)
         if key not in calibrations:
+            others.append(_running_others())
             calibrations[key] = calibrate(config)
             others.append(_running_others())
-    others = [n for n in others if n is not None]
-    return calibrations, (statistics.median(others) if others else None)
+    others = sorted(n for n in others if n is not None)
+    return calibrations, (others[len(others) // 4] if others else None)
 
 
 def _running_others():
