@@ -358,16 +358,16 @@ FINDINGS = [
              **{k: v for k, v in PAPER.items() if k not in ("clip_mode", "clip")}}, decide_irnn,
             "papers_clipping"),
     Finding("hochreiter-adding-T100", "Hochreiter & Schmidhuber 1997", "Table 7, T=100",
-            "their adding variant, lengths 100-110; rnnbench's default training (Adam, batch 50, H=128), not "
-            "their 93-weight net trained online at learning rate 0.5",
+            "their adding variant, lengths 100-110; rnnbench's cells and training (the full suite: Adam, batch 50, "
+            "H=128), not their 93-weight net trained online at learning rate 0.5",
             "LSTM meets the stopping criterion (training error < 0.01, the last 2,000 sequences within 0.04) after "
             "74,000 training sequences (mean of 10 trials), then 1 of 2,560 test sequences wrong; never more "
             "than 3 (Sec. 5.4).",
             {"task": "adding", "adding_variant": "hochreiter", "seq_len": 100, **PLAIN}, decide_hochreiter,
             "papers_hochreiter"),
     Finding("gers-timing", "Gers, Schraudolph & Schmidhuber 2002", "MSD experiments; abstract",
-            "timing (two spikes d <= T/2 steps apart, d read at the end), T = 20, 50, 100; rnnbench's default "
-            "training, H=64",
+            "timing (two spikes d <= T/2 steps apart, d read at the end), lstm against peephole (and gru); the "
+            "full suite: T = 20, 50, 100, Adam, H=64",
             "LSTM with peepholes learns to tell spikes 49 from 50 steps apart (abstract); measuring a delay "
             "(MSD) does not need the peepholes, plain LSTM learns it too; generating timed spikes (GTS) does "
             "(qualitative: no numbers transcribed here).",
