@@ -26,6 +26,7 @@ def build_report(store_root, out_dir, *, bench_path=None, command=None):
     line each; a store with unreadable runs and no readable one is an InputError."""
     from rnnbench import store
     from rnnbench.paths import check_existing_dir
+    from rnnbench.report.walltime import load_sessions
 
     store_root = check_existing_dir(store_root, "store")
     out_dir = check_out(out_dir, store_root)
@@ -43,19 +44,19 @@ def build_report(store_root, out_dir, *, bench_path=None, command=None):
     metrics = store.load_metrics(store_root, ids) if ids else None
     gradnorms = store.load_gradnorms(store_root, ids) if ids else None
     return build_from_frames(runs, metrics, gradnorms, bench, out_dir,
-                             source=f"{store_root}", command=command)
+                             source=f"{store_root}", command=command, sessions=load_sessions(store_root))
 
 
-# what speed_table and the speed section read from each row of `rnnbench bench` JSON
+# what speed_table and the speed section read from each row of `rnnbench bench` JSON: a time per comparing
+# framework (<framework>_time_s; rows written before those columns carry one against_time_s instead)
 _BENCH_TEXT = ("cell", "backend", "against", "pass", "dtype")
 _BENCH_INT = ("T", "B", "I", "H", "threads")
-_BENCH_TIME = ("time_s", "against_time_s")
 
 
 def _bench_row_problem(row):
     if not isinstance(row, dict):
         return f"is not an object ({type(row).__name__})"
-    for key in _BENCH_TEXT + _BENCH_INT + _BENCH_TIME:
+    for key in _BENCH_TEXT + _BENCH_INT + ("time_s",):
         if key not in row:
             return f"has no {key!r}"
     for key in _BENCH_TEXT:
@@ -64,7 +65,7 @@ def _bench_row_problem(row):
     for key in _BENCH_INT:
         if type(row[key]) is not int or row[key] < 1:
             return f"{key!r} is not a positive integer"
-    for key in _BENCH_TIME:
+    for key in ["time_s"] + [k for k in row if k.endswith("_time_s")]:
         value = row[key]
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0):
             return f"{key!r} is not a positive number or null"
@@ -87,7 +88,7 @@ def _load_bench(path):
     return bench
 
 
-def build_from_frames(runs, metrics, gradnorms, bench, out_dir, *, source="", command=None):
+def build_from_frames(runs, metrics, gradnorms, bench, out_dir, *, source="", command=None, sessions=None):
     """The report from store frames (None or empty for a store without them) into out_dir, replaced whole
     or not at all (rnnbench.report.folder)."""
     from rnnbench.report import figures, render, tables
@@ -95,7 +96,7 @@ def build_from_frames(runs, metrics, gradnorms, bench, out_dir, *, source="", co
     from rnnbench.report.sections import build_sections
 
     out_dir = check_out(out_dir)
-    a = aggregate(runs, metrics, gradnorms, bench)
+    a = aggregate(runs, metrics, gradnorms, bench, sessions)
     sections = build_sections(a)
     meta = _meta(a, aggregate_runs(runs), source, command)
     with replacing(out_dir) as tmp:

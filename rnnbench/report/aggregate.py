@@ -4,6 +4,10 @@ Inputs are the store's frames (runs: one row per run with its config columns; me
 gradnorms: run_id + per-timestep ||dL/dh_t|| rows). Runs are grouped into panels (task, seq_len) and, inside
 a panel, into arms: the cell plus whatever else differs between runs of that panel except the seed. The
 seed is what we average over.
+
+A run stopped when solved (config stop_when_solved; status done before its last step) ends its curve early:
+learning curves hold its last evaluation for the later steps its arm's other seeds ran (`held` counts such
+seeds per point), so a mean over seeds never drops a solved seed and jumps to the unsolved ones.
 """
 from dataclasses import dataclass
 
@@ -13,9 +17,11 @@ import pandas as pd
 from rnnbench.bench.comparators import COMPARATORS
 
 # columns of load_runs() that describe the run's outcome, not its config
-OUTCOME_COLUMNS = ("run_id", "status", "error", "steps_done", "wall_time")
-# config keys that never make two runs different experiments
-NOT_AN_AXIS = ("seed", "eval_every", "gradnorm_every", "checkpoint_every")
+OUTCOME_COLUMNS = ("run_id", "status", "error", "steps_done", "wall_time", "solved_at")
+# config keys that never make two runs different experiments (how often it is measured, on how many test
+# sequences, and whether it stops once solved change no result before it stops)
+NOT_AN_AXIS = ("seed", "eval_every", "gradnorm_every", "checkpoint_every", "test_size", "stop_when_solved",
+               "solve_patience")
 PANEL = ["task", "seq_len"]
 
 # What "solved" means per task, from the task definitions (Arjovsky et al. 2016 for adding and copy):
@@ -25,6 +31,17 @@ SOLVED_RULES = {
     "copy": ("accuracy", "ge", 0.99, "recall accuracy >= 99%"),
     "timing": ("accuracy", "ge", 0.95, "delay measured to the step in >= 95% of test sequences"),
 }
+# ... and per task variant where its paper has its own: Hochreiter & Schmidhuber 1997 (Exp. 4) stop once the
+# 2,000 latest sequences are all within 0.04 and report at most 3 of 2,560 test sequences wrong
+VARIANT_RULES = {
+    ("adding", "hochreiter"): ("accuracy", "ge", 2557 / 2560,
+                               "at most 3 of 2,560 test sequences off by 0.04 or more (hochreiter variant)"),
+}
+
+
+def solve_rule(run):
+    """The solved rule of a run (a row of the runs frame), or None for a task without one."""
+    return VARIANT_RULES.get((run["task"], run.get("adding_variant")), SOLVED_RULES.get(run["task"]))
 
 
 def usable_runs(runs):
@@ -58,7 +75,8 @@ def _arm_labels(runs):
     keys = [c for c in _config_columns(runs) if c not in skip]
     labels = pd.Series(runs.apply(cell_label, axis=1), index=runs.index, dtype=object)
     for _, panel in runs.groupby(PANEL, dropna=False):
-        varying = [k for k in keys if panel[k].astype(str).nunique() > 1]
+        # a key unset (None) in some runs applies only to the others (forget_bias, momentum): not an axis
+        varying = [k for k in keys if panel[k].dropna().astype(str).nunique() > 1]
         for idx, row in panel.iterrows():
             extra = " ".join(f"{k}={_fmt(row[k])}" for k in varying)
             if extra:
@@ -86,22 +104,25 @@ def _meets(frame, rule):
 
 
 def solved_per_run(runs, metrics):
-    """One row per run of a task with a solved rule: solved (at its final evaluation) and steps_to_solve
-    (first evaluated step meeting the rule, NaN if never). Diverged runs count as not solved."""
+    """One row per run of a task with a solved rule: solved (at its final evaluation; a run stopped when solved
+    ends on one), steps_to_solve (first evaluated step meeting the rule, NaN unless solved), last_step (its
+    final evaluation) and stopped_early. Diverged runs count as not solved."""
+    cols = ["run_id", "task", "seq_len", "arm", "seed", "solved", "steps_to_solve", "last_step", "stopped_early"]
+    by_run = dict(tuple(metrics.sort_values(["run_id", "step"]).groupby("run_id"))) if len(metrics) else {}
     rows = []
-    for task, rule in SOLVED_RULES.items():
-        task_runs = runs[runs["task"] == task]
-        if task_runs.empty:
+    for _, run in runs.iterrows():
+        rule = solve_rule(run)
+        if rule is None:
             continue
-        m = metrics[metrics["run_id"].isin(task_runs["run_id"])].sort_values(["run_id", "step"])
-        for _, run in task_runs.iterrows():
-            rm = m[m["run_id"] == run["run_id"]]
-            ok = _meets(rm, rule) if not rm.empty else pd.Series([], dtype=bool)
-            solved = bool(len(ok)) and bool(ok.iloc[-1]) and run["status"] == "done"
-            first = rm["step"][ok].min() if ok.any() else np.nan
-            rows.append({"run_id": run["run_id"], "task": task, "seq_len": run["seq_len"], "arm": run["arm"],
-                         "seed": run.get("seed"), "solved": solved, "steps_to_solve": first if solved else np.nan})
-    return pd.DataFrame(rows, columns=["run_id", "task", "seq_len", "arm", "seed", "solved", "steps_to_solve"])
+        rm = by_run.get(run["run_id"], metrics.iloc[:0])
+        ok = _meets(rm, rule) if not rm.empty else pd.Series([], dtype=bool)
+        solved = bool(len(ok)) and bool(ok.iloc[-1]) and run["status"] == "done"
+        last = rm["step"].max() if len(rm) else np.nan
+        rows.append({"run_id": run["run_id"], "task": run["task"], "seq_len": run["seq_len"], "arm": run["arm"],
+                     "seed": run.get("seed"), "solved": solved,
+                     "steps_to_solve": rm["step"][ok].min() if solved else np.nan, "last_step": last,
+                     "stopped_early": bool(run["status"] == "done" and last < run["steps"])})
+    return pd.DataFrame(rows, columns=cols)
 
 
 def solved_table(per_run):
@@ -113,14 +134,46 @@ def solved_table(per_run):
                  median_steps=("steps_to_solve", "median"))
 
 
+def stopped_runs(runs, metrics):
+    """run_id -> last evaluated step, for the runs that stopped when solved (done before their last step)."""
+    if metrics.empty or runs.empty:
+        return {}
+    last = metrics.groupby("run_id")["step"].max()
+    r = runs.set_index("run_id").reindex(last.index)
+    early = (r["status"] == "done") & (last < r["steps"].astype(float))
+    return last[early].to_dict()
+
+
+def hold_stopped(metrics, runs):
+    """Metrics rows plus, for each run stopped when solved, copies of its last row at every later step its
+    arm's other seeds evaluated (held=True on the copies; stop=True on the run's real last row)."""
+    m = metrics.assign(held=False, stop=False)
+    stopped = stopped_runs(runs, metrics)
+    if not stopped:
+        return m
+    arm = runs.set_index("run_id")[PANEL + ["arm"]].apply(tuple, axis=1)
+    m["_arm"] = m["run_id"].map(arm)
+    steps = m.groupby("_arm")["step"].unique()
+    m.loc[m["run_id"].isin(list(stopped)) & (m["step"] == m["run_id"].map(stopped)), "stop"] = True
+    copies = []
+    for rid, last_step in stopped.items():
+        row = m[(m["run_id"] == rid) & (m["step"] == last_step)].iloc[0]
+        later = sorted(s for s in steps[row["_arm"]] if s > last_step)
+        if later:
+            copies.append(pd.DataFrame([row] * len(later)).assign(step=later, held=True, stop=False))
+    return pd.concat([m, *copies], ignore_index=True).drop(columns="_arm")
+
+
 def learning_curves(metrics, runs, column="test_loss"):
-    """Per panel and arm and step: mean, min, max of `column` over seeds, and the task baseline."""
-    m = with_run_info(metrics, runs)
+    """Per panel and arm and step: mean, min, max of `column` over seeds, and the task baseline; a seed that
+    stopped when solved counts with its last value (held: seeds held at this step; stops: seeds stopping)."""
+    cols = PANEL + ["arm", "step", "mean", "lo", "hi", "seeds", "baseline", "held", "stops"]
+    m = with_run_info(hold_stopped(metrics, runs), runs)
     if m.empty:
-        return pd.DataFrame(columns=PANEL + ["arm", "step", "mean", "lo", "hi", "seeds", "baseline"])
+        return pd.DataFrame(columns=cols)
     g = m.groupby(PANEL + ["arm", "step"], as_index=False)
     return g.agg(mean=(column, "mean"), lo=(column, "min"), hi=(column, "max"), seeds=(column, "count"),
-                 baseline=("baseline_loss", "mean"))
+                 baseline=("baseline_loss", "mean"), held=("held", "sum"), stops=("stop", "sum"))[cols]
 
 
 def gradnorm_curves(gradnorms, runs, layer=0):
@@ -202,24 +255,33 @@ def training_speed(metrics, runs):
     return m.groupby(info, as_index=False).agg(steps_per_s=("steps_per_s", "median"))
 
 
+CLIP_KEYS = ("clip_mode", "clip")
+
+
 def clipping_table(metrics, runs):
-    """Panels whose arms differ in clipping: per arm, runs, fraction diverged and the largest pre-clip
-    gradient norm seen (median over seeds)."""
-    cols = PANEL + ["arm", "clip_mode", "clip", "runs", "diverged_frac", "max_grad_norm"]
+    """Runs that differ only in clipping: per group of such runs (`pair`: its arm label without the clipping)
+    and clip setting, the runs, the fraction that diverged, the largest pre-clip gradient norm seen and the
+    final test loss over the baseline (medians over seeds)."""
+    cols = PANEL + ["pair", "arm", "clip_mode", "clip", "runs", "diverged_frac", "max_grad_norm", "final_rel_loss"]
     if runs.empty or "clip_mode" not in runs.columns:
         return pd.DataFrame(columns=cols)
-    peak = metrics.groupby("run_id")["grad_norm"].max().rename("peak") if not metrics.empty else None
+    keys = [c for c in _config_columns(runs) if c not in set(NOT_AN_AXIS) | set(CLIP_KEYS) | {"arm"}]
+    peak = metrics.groupby("run_id")["grad_norm"].max() if len(metrics) else pd.Series(dtype=float)
+    final = final_rows(metrics).set_index("run_id")["rel_loss"] if len(metrics) else pd.Series(dtype=float)
     rows = []
-    for key, panel in runs.groupby(PANEL):
-        clipped = panel["clip_mode"].astype(str) != "none"
+    as_text = runs[keys].apply(lambda col: col.map(lambda v: "" if pd.isna(v) else str(v)))
+    for _, index in as_text.groupby(keys).groups.items():
+        group = runs.loc[index]
+        clipped = group["clip_mode"].astype(str) != "none"
         if clipped.all() or not clipped.any():
             continue
-        for arm, a in panel.groupby("arm"):
-            peaks = peak.reindex(a["run_id"]) if peak is not None else pd.Series(dtype=float)
-            rows.append(dict(zip(PANEL, key), arm=arm, clip_mode=a["clip_mode"].iloc[0],
-                             clip=a["clip"].iloc[0] if "clip" in a else np.nan, runs=len(a),
-                             diverged_frac=float((a["status"] == "diverged").mean()),
-                             max_grad_norm=float(peaks.median()) if len(peaks) else np.nan))
+        for arm, a in group.groupby("arm"):
+            pair = " ".join(w for w in arm.split(" ") if not w.startswith(("clip_mode=", "clip=")))
+            rows.append({**dict(zip(PANEL, a.iloc[0][PANEL])), "pair": pair, "arm": arm,
+                         "clip_mode": a["clip_mode"].iloc[0], "clip": a["clip"].iloc[0], "runs": len(a),
+                         "diverged_frac": float((a["status"] == "diverged").mean()),
+                         "max_grad_norm": float(peak.reindex(a["run_id"]).median()),
+                         "final_rel_loss": float(final.reindex(a["run_id"]).median())})
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -258,9 +320,12 @@ class Aggregates:
     clipping: pd.DataFrame        # clipping_table
     speed: pd.DataFrame           # speed_table
     bench_meta: dict              # machine metadata from the bench JSON
+    metrics: pd.DataFrame         # evaluation rows of the usable runs
+    gradnorms: pd.DataFrame       # gradient-norm rows of the usable runs
+    sessions: list                # `reproduce` invocations on this store (rnnbench.report.walltime)
 
 
-RUN_COLUMNS = list(OUTCOME_COLUMNS) + ["task", "seq_len", "cell", "nonlinearity", "seed"]
+RUN_COLUMNS = list(OUTCOME_COLUMNS) + ["task", "seq_len", "cell", "nonlinearity", "seed", "steps"]
 METRIC_COLUMNS = ["run_id", "step", "train_loss", "test_loss", "accuracy", "baseline_loss", "rel_loss",
                   "grad_norm", "wall_time", "steps_per_s"]
 GRADNORM_COLUMNS = ["run_id", "step", "layer", "t", "h_norm", "c_norm"]
@@ -279,8 +344,9 @@ def aggregate_runs(runs):
     return _with_columns(runs, RUN_COLUMNS)
 
 
-def aggregate(runs, metrics, gradnorms, bench=None):
-    """Store frames (None where the store has none) + the bench JSON dict or None -> Aggregates."""
+def aggregate(runs, metrics, gradnorms, bench=None, sessions=None):
+    """Store frames (None where the store has none), the bench JSON dict or None and the store's reproduce
+    sessions (walltime.load_sessions) -> Aggregates."""
     runs = aggregate_runs(runs)
     usable = usable_runs(runs)
     metrics = _with_columns(metrics, METRIC_COLUMNS)
@@ -294,4 +360,5 @@ def aggregate(runs, metrics, gradnorms, bench=None):
         solved=solved_table(solved_runs), curves=learning_curves(metrics, usable), gradcurves=grad,
         decay=gradient_decay_table(grad), forecast=forecast_table(metrics, usable),
         train_speed=training_speed(metrics, usable), clipping=clipping_table(metrics, usable),
-        speed=speed_table((bench or {}).get("rows", [])), bench_meta=(bench or {}).get("meta", {}))
+        speed=speed_table((bench or {}).get("rows", [])), bench_meta=(bench or {}).get("meta", {}),
+        metrics=metrics, gradnorms=gradnorms, sessions=list(sessions or []))

@@ -1,13 +1,15 @@
-"""The report's six sections, assembled from aggregate.Aggregates: which figures and tables go where, and what
+"""The report's eight sections, assembled from aggregate.Aggregates: which figures and tables go where, and what
 each section says when the store has no data for it."""
-from rnnbench.report import claims, figures, tables
-from rnnbench.report.aggregate import SOLVED_RULES
+from rnnbench.report import claims, figures, papers, tables, walltime
+from rnnbench.report.aggregate import SOLVED_RULES, VARIANT_RULES
+from rnnbench.report.paper_figures import paper_figures
 from rnnbench.report.render import Section
 
 
 def build_sections(a):
     """Aggregates -> [Section]; every section is present, with a note where this store has nothing for it."""
-    return [_gradients(a), _learning(a), _solved(a), _forecasting(a), _speed(a), _claims(a)]
+    return [_gradients(a), _learning(a), _solved(a), _forecasting(a), _speed(a), _claims(a), _papers(a),
+            _wall_time(a)]
 
 
 def _or_note(section, note):
@@ -39,10 +41,11 @@ def _learning(a):
 
 
 def _solved(a):
-    rules = "; ".join(f"{task}: {rule[3]}" for task, rule in SOLVED_RULES.items())
+    rules = "; ".join(f"{task}: {rule[3]}" for task, rule in [*SOLVED_RULES.items(), *VARIANT_RULES.items()])
     s = Section("3. Solved table",
                 f"Which cell learns which sequence length. Solved means, at the run's last evaluation: {rules}. "
-                "A run that diverged did not solve its task.")
+                "A run that diverged did not solve its task; a run stopped once solved ends on its solving "
+                "evaluations.")
     s.items += tables.solved(a.solved, SOLVED_RULES)
     return _or_note(s, "No runs of a task with a solved criterion (adding, copy, timing) in this store.")
 
@@ -96,4 +99,32 @@ def _claims(a):
                 "'not supported' means the data disagrees; 'not tested' means this run has no data that can decide.")
     s.items.append(tables.Table("claims", "Claims and verdicts",
                                 "The verdict each claim gets from the measurements above.", data, data))
+    return s
+
+
+def _papers(a):
+    s = Section("7. The papers, reproduced",
+                "Each published finding this harness can test, set beside what this store measured in the same "
+                "setting: Arjovsky, Shah & Bengio 2016 (adding, copy, gradient norms, clipping), Hochreiter & "
+                "Schmidhuber 1997 (adding), Gers, Schraudolph & Schmidhuber 2002 (timing with and without "
+                "peepholes); a row is reserved for Li et al. 2018 (IndRNN), a future cell. Where the paper has a "
+                "figure, ours is drawn in its form below.")
+    figs = paper_figures(a)
+    findings, numbers = papers.evaluate(a)
+    s.items.append(tables.papers(findings, {f.name: f.title for f in figs}))
+    s.items += figs
+    if not numbers.empty:
+        s.items.append(tables.paper_numbers(numbers))
+    return s
+
+
+def _wall_time(a):
+    s = Section("8. Wall time",
+                "How long `rnnbench reproduce` took on this store, added up over the sessions it ran in, beside "
+                "the estimate it printed before starting (from training steps it timed on this machine).")
+    sessions = walltime.session_table(a.sessions)
+    if sessions.empty:
+        return _or_note(s, "This store was not filled by `rnnbench reproduce` (no reproduce.json): no wall time "
+                           "to report.")
+    s.items += [walltime.summary(sessions), tables.wall_time(sessions)]
     return s

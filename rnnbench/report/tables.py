@@ -1,7 +1,8 @@
 """Tables of the report: tidy frames from aggregate.py -> display tables, written as CSV, Markdown and HTML.
 
 A Table keeps the long frame (`data`, written to tables/<name>.csv with full precision, what tests recompute)
-and the frame a reader sees (`view`, numbers rounded, pivoted where that reads better).
+and the frame a reader sees (`view`, numbers rounded, pivoted where that reads better). A FigureLink in a view
+cell is a link to figures/<name>.png in Markdown and names the figure in the HTML page, which embeds it.
 """
 import html
 from dataclasses import dataclass
@@ -20,6 +21,12 @@ class Table:
     caption: str        # one line: what to see in it
     data: pd.DataFrame  # long form, full precision
     view: pd.DataFrame  # what is shown
+
+
+@dataclass(frozen=True)
+class FigureLink:
+    name: str           # figure file stem
+    title: str
 
 
 def fmt(value):
@@ -41,18 +48,28 @@ def save_csv(tables, out_dir):
         t.data.to_csv(out_dir / "tables" / f"{t.name}.csv", index=False)
 
 
+def _md_cell(x):
+    if isinstance(x, FigureLink):
+        return f"[{x.title}](figures/{x.name}.png)".replace("|", "\\|")
+    return fmt(x).replace("|", "\\|")
+
+
 def to_markdown(table):
     v = table.view
     head = "| " + " | ".join(str(c) for c in v.columns) + " |"
     rule = "|" + "|".join("---" for _ in v.columns) + "|"
-    body = ["| " + " | ".join(fmt(x).replace("|", "\\|") for x in row) + " |" for row in v.itertuples(index=False)]
+    body = ["| " + " | ".join(_md_cell(x) for x in row) + " |" for row in v.itertuples(index=False)]
     return "\n".join([head, rule] + body)
+
+
+def _html_cell(x):
+    return html.escape(f"figure “{x.title}” in this section" if isinstance(x, FigureLink) else fmt(x))
 
 
 def to_html(table):
     v = table.view
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in v.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(fmt(x))}</td>" for x in row) + "</tr>"
+    body = "".join("<tr>" + "".join(f"<td>{_html_cell(x)}</td>" for x in row) + "</tr>"
                    for row in v.itertuples(index=False))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -132,9 +149,42 @@ def param_counts(hidden_sizes):
 
 
 def clipping(table):
-    """Section 2: runs that differ in gradient clipping."""
-    view = table.rename(columns={"seq_len": "T", "arm": "cell", "diverged_frac": "diverged (fraction)",
-                                 "max_grad_norm": "peak gradient norm (median over seeds)"})
+    """Section 2: runs that differ only in gradient clipping."""
+    view = table.drop(columns=["pair"]).rename(columns={
+        "seq_len": "T", "arm": "cell", "diverged_frac": "diverged (fraction)",
+        "max_grad_norm": "peak gradient norm (median over seeds)",
+        "final_rel_loss": "final loss / baseline (median)"})
     return Table("clipping", "Gradient clipping",
-                 "Runs that differ only in clipping: the fraction that diverged (NaN/Inf) and the largest "
-                 "gradient norm seen before clipping.", table, view)
+                 "Runs that differ only in clipping: the fraction that diverged (NaN/Inf), the largest gradient "
+                 "norm seen before clipping and where the loss ended.", table, view)
+
+
+def papers(findings, figure_titles):
+    """Section 7: one row per published finding, its verdict and a link to the figure that draws it."""
+    view = findings.drop(columns=["finding"]).assign(figure=[
+        FigureLink(n, figure_titles[n]) if n in figure_titles else None for n in findings["figure"]])
+    return Table("papers", "The papers' findings, measured here",
+                 "What each paper reports (read off a figure where it says so) beside what this store measured in "
+                 "the same setting, and the verdict: reproduced, partly, not reproduced, or not run.",
+                 findings.assign(figure=[n if n in figure_titles else None for n in findings["figure"]]), view)
+
+
+def paper_numbers(numbers):
+    """Section 7: the numbers behind the verdicts."""
+    view = numbers.rename(columns={"seq_len": "T", "seeds": "runs"})
+    return Table("papers_numbers", "The numbers behind the verdicts",
+                 "Each finding's measured quantities per cell (medians over seeds unless the quantity says "
+                 "otherwise).", numbers, view)
+
+
+def wall_time(sessions):
+    """Section 8: each `reproduce` session's estimate and measured time."""
+    view = sessions.drop(columns=["loadavg_end"]).rename(columns={
+        "calibration_s": "timing runs for the estimate (s)", "estimate_s": "estimate, sweep + bench (s)",
+        "measured_s": "measured, sweep + bench (s)", "measured_over_estimate": "measured / estimate",
+        "end_from": "end taken from", "loadavg_start": "load average at start", "runs_to_run": "runs to run",
+        "others_running": "other processes running", "cpu_share": "core share per worker (expected)"})
+    return Table("wall_time", "Wall time of each reproduce session",
+                 "The estimate reproduce printed before its sweep, from training steps it timed on this machine and "
+                 "the share of a core the machine's other work left each worker, beside the measured time of the "
+                 "same sweep and bench.", sessions, view)

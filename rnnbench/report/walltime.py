@@ -1,0 +1,79 @@
+"""How long `rnnbench reproduce` took on a store, beside what it estimated: <store>/reproduce.json and the
+store's own file times.
+
+reproduce appends one session per invocation: when it started, how long it spent timing run shapes for the
+estimate, the estimate (sweep and bench), and, once it gets there, the measured seconds of the sweep and the
+bench and when it finished (and the load it saw: processes running besides it, the share of a core it expected
+per worker, the load averages). A session killed before its end has no `finished`: its end is the newest
+status.json the store got after it started (and before the next session started), and its measured time runs
+from its start to then, less its calibration.
+"""
+import datetime
+import json
+from pathlib import Path
+
+import pandas as pd
+
+COLUMNS = ["started", "suite", "workers", "runs_to_run", "calibration_s", "others_running", "cpu_share",
+           "estimate_s", "measured_s", "measured_over_estimate", "end_from", "loadavg_start", "loadavg_end"]
+
+
+def load_sessions(store_root):
+    """The sessions of <store>/reproduce.json (each with `last_status_write`, the POSIX time of the newest
+    status.json written during it); [] when the store has none or the file is unreadable."""
+    root = Path(store_root)
+    try:
+        sessions = json.loads((root / "reproduce.json").read_text())["sessions"]
+        starts = [_time(s["started"]) for s in sessions]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    writes = sorted(p.stat().st_mtime for p in root.glob("*/status.json"))
+    out = []
+    for i, s in enumerate(sessions):
+        until = starts[i + 1] if i + 1 < len(starts) else float("inf")
+        during = [t for t in writes if starts[i] <= t < until]
+        out.append({**s, "last_status_write": during[-1] if during else None})
+    return out
+
+
+def _time(iso):
+    return datetime.datetime.fromisoformat(iso).timestamp()
+
+
+def session_table(sessions):
+    """One row per session: its estimate (sweep + bench) and the measured time of the same part: sweep + bench
+    as reproduce measured them, or for a killed session its start to its last status.json, less calibration."""
+    rows = []
+    for s in sessions:
+        if s.get("sweep_s") is not None and s.get("bench_s") is not None:
+            measured, end_from = s["sweep_s"] + s["bench_s"], "reproduce finished"
+        elif s.get("last_status_write") is not None:
+            measured = s["last_status_write"] - _time(s["started"]) - s.get("calibration_s", 0.0)
+            end_from = "killed: last status.json written"
+        else:
+            measured, end_from = float("nan"), "killed before any run finished"
+        est = s.get("estimate_s", float("nan"))
+        rows.append({"started": s["started"], "suite": s.get("suite"), "workers": s.get("workers"),
+                     "runs_to_run": s.get("runs_to_run"), "calibration_s": s.get("calibration_s"),
+                     "others_running": s.get("others_running"), "cpu_share": s.get("cpu_share"), "estimate_s": est, "measured_s": measured,
+                     "measured_over_estimate": measured / est if est else float("nan"), "end_from": end_from,
+                     "loadavg_start": s.get("loadavg_start"), "loadavg_end": s.get("loadavg_end")})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def summary(table):
+    """One sentence: the first session's estimate (the whole suite, from an empty store) against the measured
+    time summed over every session."""
+    if table.empty:
+        return None
+    est, measured = table["estimate_s"].iloc[0], table["measured_s"].sum(min_count=1)
+    n = len(table)
+    return (f"Estimated before the first session: {_hours(est)} for the sweep and the bench; measured: "
+            f"{_hours(measured)}, added up over {n} session{'s' * (n > 1)} "
+            f"({measured / est:.2f}× the estimate).")
+
+
+def _hours(seconds):
+    if seconds >= 3600:
+        return f"{seconds / 3600:.2f} h ({seconds:.0f} s)"
+    return f"{seconds / 60:.1f} min ({seconds:.0f} s)"
