@@ -135,3 +135,26 @@ def test_saturated_units_pass_no_gradient(cell):
         assert np.all(out.output == 1) and not g.dx.any() and not g.params["weight_hh_l0"].any()
     else:   # the i and f gates saturate at s(100) = 1 exactly: s' = 0 (o and c_t still carry gradient)
         assert not g.params["weight_ih_l0"][:16].any() and not g.params["weight_hh_l0"][:16].any()
+
+
+@pytest.mark.parametrize("cell,act", CASES)
+def test_thread_count_does_not_change_a_bit(cell, act):
+    """Rows go through full tiles or the one-row tile depending on how the batch splits over threads; both
+    sum in the same order, so one and two threads (and a resumed run on another machine) agree bitwise."""
+    rng = np.random.default_rng(3)
+    T, B, I, H = 6, 2 * MR + 3, 3, 20
+    m = RNN(cell, I, H, nonlinearity=act, backend="cpu", dtype="float32", seed=2)
+    x = rng.standard_normal((T, B, I)).astype(np.float32)
+    d_out = rng.standard_normal((T, B, H)).astype(np.float32)
+    results = []
+    old = numba.get_num_threads()
+    try:
+        for n in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+            numba.set_num_threads(n)
+            out = m.forward(x)
+            g = m.backward(out, d_out)
+            results.append([out.output, g.dx, g.grad_norms, *g.params.values()])
+    finally:
+        numba.set_num_threads(old)
+    for a, b in zip(*results):
+        assert np.array_equal(a, b)

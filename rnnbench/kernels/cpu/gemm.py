@@ -8,7 +8,8 @@ LLVM vector IR at the host's vector width (kernels.cpu.isa: `<16 x float>` on AV
 AVX2, `<4 x float>` portable), so it reaches ~90-95 % of a core's FMA peak without depending on what the
 autovectorizer makes of a scalar loop.
 
-Summation order per output element is fixed (k ascending), so results are bitwise reproducible.
+Summation order per output element is fixed (k ascending, the same in every tile), so results are bitwise
+reproducible and independent of how rows are split over threads.
 """
 import numpy as np
 from llvmlite import ir
@@ -18,15 +19,18 @@ from numba.extending import intrinsic
 
 from rnnbench.kernels.cpu.isa import HAS_FMA, ISA, VECTOR_BYTES
 
-# (MR, PANEL_VECTORS, SPLITS_1) per ISA: rows per tile, vectors per panel (NR = PANEL_VECTORS * lanes) and the
-# single-row tile's interleaved k-phases. MR x PANEL_VECTORS accumulators + PANEL_VECTORS loads + 1 broadcast
-# must fit the register file (16 vectors on AVX2/SSE, 32 on AVX-512). Measured, one core, float32 GFLOP/s
+# (MR, PANEL_VECTORS) per ISA: rows per tile and vectors per panel (NR = PANEL_VECTORS * lanes).
+# MR x PANEL_VECTORS accumulators + PANEL_VECTORS loads + 1 broadcast must fit the register file (16 vectors on AVX2/SSE, 32 on AVX-512). Measured, one core, float32 GFLOP/s
 # at the kernels' per-thread shapes (32x130x512 / 32x640x2048 forward, 32x512x130 backward):
 # AVX-512 Xeon: 4x2 141/104/95, 8x2 157/130/118, 8x3 165/147/156 alone but 20 % more padded columns in a
 # backward's [dh | dx] sections (NR 48 against H = 128 + I), which made the real LSTM backward 13 % slower
 # than 8x2; 4x4 and 6x4 lost rows of reuse. AVX2 EPYC: 4x2 (6-, 8- and 12-row tiles were slower).
-TILES = {"avx512": (8, 2, 4), "avx2": (4, 2, 4), "portable": (4, 2, 4)}
-MR, PANEL_VECTORS, SPLITS_1 = TILES[ISA]
+# The leftover rows of a block run a one-row tile with the same k-sequential sums, so a row's numbers do not
+# depend on how rows are blocked over threads: results agree bitwise across thread counts. (Interleaved
+# k-phases for that tile, once used to hide FMA latency, changed its rounding and bought nothing measurable
+# at B = 1, where streaming the weights from L2 bounds a step.)
+TILES = {"avx512": (8, 2), "avx2": (4, 2), "portable": (4, 2)}
+MR, PANEL_VECTORS = TILES[ISA]
 
 
 def panel_width(dtype):
@@ -80,7 +84,7 @@ def prefer_full_width(function):
     set.add(function.attributes, '"reciprocal-estimates"="vec-divf:1,divf:1"')
 
 
-def _tile_intrinsic(rows, splits, vectors=PANEL_VECTORS):
+def _tile_intrinsic(rows, vectors=PANEL_VECTORS):
     """An intrinsic tile(a, ar, wp, p, k0, k1, c, cr):
     c[cr:cr+rows, p*NR:(p+1)*NR] = a[ar:ar+rows, k0:k1] @ wp[p, k0:k1]."""
 
@@ -116,19 +120,17 @@ def _tile_intrinsic(rows, splits, vectors=PANEL_VECTORS):
             ldc = cgutils.unpack_tuple(builder, C.shape, 2)[1]
             zero = ir.Constant(vty, [0.0] * lanes)
             splat = ir.Constant(ir.VectorType(ir.IntType(32), lanes), [0] * lanes)
-            # allocas in the entry block: LLVM's mem2reg turns them into registers. splits > 1 gives each
-            # of `splits` interleaved k-phases its own accumulators (summed at the end in a fixed order):
-            # a single row has too few independent FMA chains to hide the FMA latency otherwise
+            # allocas in the entry block: LLVM's mem2reg turns them into registers
             outs = [builder.gep(C.data, [builder.add(builder.mul(builder.add(cr_v, const(r)), ldc),
                                                      builder.mul(p_v, const(nr)))]) for r in range(rows)]
             c_ptrs = [builder.bitcast(builder.gep(outs[r], [const(lanes * v)]), vty.as_pointer())
                       for r in range(rows) for v in range(vectors)]
-            accs = [[cgutils.alloca_once_value(builder, zero) for _ in range(rows * vectors)]
-                    for _ in range(splits)]
+            accs = [cgutils.alloca_once_value(builder, zero) for _ in range(rows * vectors)]
             a_rows = [builder.gep(A.data, [builder.mul(builder.add(ar_v, const(r)), K)]) for r in range(rows)]
             panel = builder.gep(W.data, [builder.mul(builder.mul(p_v, K), const(nr))])
 
-            def step(k, acc):
+            with cgutils.for_range(builder, k1_v, start=k0_v) as loop:
+                k = loop.index
                 row = builder.gep(panel, [builder.mul(k, const(nr))])
                 ws = [builder.load(builder.bitcast(builder.gep(row, [const(lanes * v)]), vty.as_pointer()), align=1)
                       for v in range(vectors)]
@@ -137,21 +139,8 @@ def _tile_intrinsic(rows, splits, vectors=PANEL_VECTORS):
                     s = builder.shuffle_vector(builder.insert_element(zero, s, ir.Constant(ir.IntType(32), 0)),
                                                zero, splat)
                     for v in range(vectors):
-                        builder.store(builder.call(fma, [s, ws[v], builder.load(acc[r * vectors + v])]),
-                                      acc[r * vectors + v])
-
-            k_main = builder.sub(k1_v, builder.srem(builder.sub(k1_v, k0_v), const(splits)))
-            with cgutils.for_range_slice(builder, k0_v, k_main, const(splits), intp=intp) as (k, _):
-                for u in range(splits):
-                    step(builder.add(k, const(u)), accs[u])
-            with cgutils.for_range(builder, k1_v, start=k_main) as loop:
-                step(loop.index, accs[0])
-            while len(accs) > 1:     # pairwise: (a0 + a1) + (a2 + a3)
-                for first, second in zip(accs[::2], accs[1::2]):
-                    for x, y in zip(first, second):
-                        builder.store(builder.fadd(builder.load(x), builder.load(y)), x)
-                accs = accs[::2]
-            accs = accs[0]
+                        acc = accs[r * vectors + v]
+                        builder.store(builder.call(fma, [s, ws[v], builder.load(acc)]), acc)
             for acc, ptr in zip(accs, c_ptrs):
                 builder.store(builder.load(acc), ptr, align=1)
             return context.get_dummy_value()
@@ -161,8 +150,8 @@ def _tile_intrinsic(rows, splits, vectors=PANEL_VECTORS):
     return tile
 
 
-_tile_mr = _tile_intrinsic(MR, 1)
-_tile_1 = _tile_intrinsic(1, SPLITS_1)
+_tile_mr = _tile_intrinsic(MR)
+_tile_1 = _tile_intrinsic(1)
 
 
 @njit(inline="always")

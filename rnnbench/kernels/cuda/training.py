@@ -44,8 +44,8 @@ class DeviceModel:
         self.host = model         # shapes, readout, state_dict checks; its own arrays are left as they were
         self.params = {key: cuda.to_device(v) for key, v in model.params().items()}       # state_dict keys
         self.rnn = copy.copy(model.rnn)                 # the same stack, reading the device parameters
-        self.rnn.params = [{name: self.params[f"{name}_l{k}"] for name in layer}
-                           for k, layer in enumerate(model.rnn.params)]
+        self.rnn._set_params([{name: self.params[f"{name}_l{k}"] for name in layer}
+                              for k, layer in enumerate(model.rnn.params)])
 
     def state_dict(self):
         return {key: to_host(v) for key, v in self.params.items()}
@@ -73,7 +73,7 @@ class DeviceModel:
     def _backward(self, fwd, dy):
         """dy: device dL/dy -> (gradients keyed like state_dict, the layers' LayerGrads from the top down)."""
         rnn, dtype = self.rnn, self.host.dtype
-        caches, T, B = fwd.rnn.cache
+        caches, T, B, _ = fwd.rnn.cache          # (the parameter version: the device model has one set)
         L, H = rnn.num_layers, rnn.hidden_size
         W = self.params["readout.weight"]
         flat_dy = dy.reshape(dy.size // W.shape[0], W.shape[0])
