@@ -22,7 +22,7 @@ READOUTS = ("last", "all")
 
 class Model:
     def __init__(self, cell, input_size, hidden_size, output_size, num_layers=1, readout="last",
-                 nonlinearity="tanh", backend="cpu", dtype="float32", seed=0):
+                 nonlinearity=None, backend="cpu", dtype="float32", seed=0):
         if not isinstance(readout, str) or readout not in READOUTS:
             raise InputError(f"unknown readout {readout!r}; expected last or all")
         self.output_size = positive_int("output_size", output_size)

@@ -22,8 +22,8 @@ from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
-from rnnbench.backend import get_backend
-from rnnbench.cells import NONLINEARITIES, get_cell
+from rnnbench.backend import check_implements, get_backend
+from rnnbench.cells import check_nonlinearity, get_cell
 from rnnbench.checks import (DTYPES, as_numpy, cast_finite, check_dtype, check_keys, check_param, check_real,
                              check_seed, positive_int)
 from rnnbench.errors import InputError
@@ -50,18 +50,15 @@ class Grads(NamedTuple):
 
 
 class RNN:
-    def __init__(self, cell, input_size, hidden_size, num_layers=1, nonlinearity="tanh",
+    def __init__(self, cell, input_size, hidden_size, num_layers=1, nonlinearity=None,
                  backend="cpu", dtype="float32", seed=0):
+        """nonlinearity: one the cell takes (its CellSpec.nonlinearities); None: the cell's default, the first."""
         self.spec = get_cell(cell)
         self.cell = cell
         self.input_size = positive_int("input_size", input_size)
         self.hidden_size = positive_int("hidden_size", hidden_size)
         self.num_layers = positive_int("num_layers", num_layers)
-        if not isinstance(nonlinearity, str) or nonlinearity not in NONLINEARITIES:
-            raise InputError(f"unknown nonlinearity {nonlinearity!r}; expected tanh or relu")
-        if nonlinearity != "tanh" and cell != "rnn":
-            raise InputError(f"nonlinearity {nonlinearity!r} applies to the rnn cell only, not {cell!r}")
-        self.nonlinearity = nonlinearity
+        self.nonlinearity = check_nonlinearity(self.spec, nonlinearity)
         self.dtype = check_dtype(dtype)
         seed = check_seed(seed)
         # every layer after the first has layer 1's shapes; counted before any allocation or loop over layers
@@ -72,6 +69,7 @@ class RNN:
                              f"more than an array can hold")
         self.backend_name = backend
         self.backend = get_backend(backend)
+        check_implements(backend, cell)
         self._set_params(self._init_params(seed))
 
     # ---- parameters -------------------------------------------------------------------------------
@@ -82,11 +80,18 @@ class RNN:
         return self.spec.param_shapes(size_in, self.hidden_size)
 
     def _init_params(self, seed):
-        # PyTorch's default: every parameter ~ U(-1/sqrt(H), 1/sqrt(H))
+        # PyTorch's default: every parameter ~ U(-1/sqrt(H), 1/sqrt(H)); weight_hh from the cell's own
+        # init_recurrent where it has one (no sequence length known here: seq_len None)
         rng = np.random.default_rng(seed)
         bound = 1.0 / np.sqrt(self.hidden_size)
-        return [{name: uniform(rng, bound, shape, self.dtype)
-                 for name, shape in self.layer_shapes(k).items()} for k in range(self.num_layers)]
+        own = self.spec.init_recurrent
+
+        def draw(name, shape):
+            if name == "weight_hh" and own is not None:
+                return own(rng, shape, self.dtype, None)
+            return uniform(rng, bound, shape, self.dtype)
+        return [{name: draw(name, shape) for name, shape in self.layer_shapes(k).items()}
+                for k in range(self.num_layers)]
 
     def _set_params(self, layers):
         self._params = layers

@@ -55,7 +55,8 @@ def build(config):
     init_seq, batch_seq, test_seq = np.random.SeedSequence(config["seed"]).spawn(3)
     model = Model(config["cell"], task.input_size, config["hidden"], task.output_size, config["layers"],
                   task.readout, config["nonlinearity"], config["backend"], config["dtype"], seed=config["seed"])
-    initialize(model.rnn, config["init"], config["forget_bias"], np.random.default_rng(init_seq))
+    initialize(model.rnn, config["init"], config["forget_bias"], np.random.default_rng(init_seq),
+               seq_len=config["seq_len"])
     optimizer = make_optimizer(config["optimizer"], config["lr"], config["momentum"])
     test = task.test_set(np.random.default_rng(test_seq), config["test_size"])
     return task, model, optimizer, np.random.default_rng(batch_seq), test

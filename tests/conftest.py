@@ -55,3 +55,15 @@ if _cuda_usable():
 def backend(request):
     """Name of the backend under test; BACKENDS[backend] are its limits."""
     return request.param
+
+
+def implements(backend, cell):
+    """Whether `backend` implements `cell` (its declared cells; tests/test_registry.py says which it lacks)."""
+    from rnnbench.backend import implemented_cells
+    return cell in implemented_cells(backend)
+
+
+def require_cell(backend, cell):
+    """Skip the calling test where `backend` does not implement `cell`."""
+    if not implements(backend, cell):
+        pytest.skip(f"the {backend} backend does not implement the {cell} cell")

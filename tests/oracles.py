@@ -1,5 +1,8 @@
 """Independent oracles for the cell tests: PyTorch's own modules, and a PyTorch autograd loop written here
-from the cell equations (the only oracle for peephole, and the source of the per-step gradient norms).
+from the cell equations (the only oracle for cells PyTorch lacks, and the source of the per-step gradient
+norms). ORACLES holds each cell's equations as the oracle knows them; every registered cell (rnnbench.cells)
+must have one (tests/test_registry.py), and the suite runs every registered cell with every nonlinearity it
+takes (CELLS).
 
 Every oracle runs in float64 on values that are exactly representable in the test's dtype, so an error
 measured against it is rnnbench's alone. The loss is
@@ -12,7 +15,7 @@ rnnbench's backward(out, dy, dh_n, dc_n) returns.
 Relative error, used everywhere: rel_err(a, b) = max|a - b| / max(max|b|, 1e-12), b the oracle.
 """
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -22,15 +25,12 @@ from hypothesis import strategies as st
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import rnnbench
+from rnnbench.cells import CELLS as REGISTERED
 
 torch.set_num_threads(1)  # the problems are tiny: more threads only contend on a shared machine
 
 TOLERANCE = {"float64": 1e-10, "float32": 1e-4}
 TORCH_MODULES = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM}
-# (cell, nonlinearity) pairs PyTorch has a module for; peephole is tested against the loop below
-TORCH_CELLS = [("rnn", "tanh"), ("rnn", "relu"), ("gru", "tanh"), ("lstm", "tanh")]
-CELLS = TORCH_CELLS + [("peephole", "tanh")]
-HAS_CELL_STATE = {"rnn": False, "gru": False, "lstm": True, "peephole": True}
 
 
 def rel_err(a, b):
@@ -66,14 +66,15 @@ class Case:
 
 def param_shapes(cell, I, H, L):
     """Parameter names and shapes as nn.RNN/GRU/LSTM have them (torch_module's strict load checks it),
-    plus the peephole diagonals (3, H) per layer."""
-    gates = {"rnn": 1, "gru": 3, "lstm": 4, "peephole": 4}[cell]
+    plus the peephole diagonals (3, H) per layer, and (G*H,) recurrent weights for a vector recurrence."""
+    o = ORACLES[cell]
+    gh = o.gates * H
     shapes = {}
     for k in range(L):
         size_in = I if k == 0 else H
-        shapes.update({f"weight_ih_l{k}": (gates * H, size_in), f"weight_hh_l{k}": (gates * H, H),
-                       f"bias_ih_l{k}": (gates * H,), f"bias_hh_l{k}": (gates * H,)})
-        if cell == "peephole":
+        shapes.update({f"weight_ih_l{k}": (gh, size_in), f"weight_hh_l{k}": (gh,) if o.vector_recurrent else (gh, H),
+                       f"bias_ih_l{k}": (gh,), f"bias_hh_l{k}": (gh,)})
+        if o.peepholes:
             shapes[f"weight_peephole_l{k}"] = (3, H)
     return shapes
 
@@ -86,7 +87,7 @@ def make_case(seed, cell, act, dtype, T, B, I, H, L, with_lengths, with_h0):
     def draw(shape, scale=1.0):
         return rng.uniform(-scale, scale, shape).astype(dtype).astype(np.float64)
 
-    has_c = HAS_CELL_STATE[cell]
+    has_c = ORACLES[cell].has_cell_state
     bound = 1 / np.sqrt(H)  # PyTorch's default init range
     params = {key: draw(shape, bound) for key, shape in param_shapes(cell, I, H, L).items()}
     return Case(
@@ -130,7 +131,7 @@ def _states(case):
     T, B, I, H, L = case.shape
     h0 = _t(case.h0 if case.h0 is not None else np.zeros((L, B, H)), grad=True)
     c0 = None
-    if HAS_CELL_STATE[case.cell]:
+    if ORACLES[case.cell].has_cell_state:
         c0 = _t(case.c0 if case.c0 is not None else np.zeros((L, B, H)), grad=True)
     return h0, c0
 
@@ -178,30 +179,68 @@ def module_oracle(case):
     return _result(y, h_n, c_n, x, h0, c0, dict(module.named_parameters()))
 
 
+def _rnn(p, a, b, h, c, act, carry):
+    return carry(torch.tanh(a + b) if act == "tanh" else torch.relu(a + b), h), None
+
+
+def _gru(p, a, b, h, c, act, carry):
+    (a_r, a_z, a_n), (b_r, b_z, b_n) = a.chunk(3, 1), b.chunk(3, 1)
+    r, z = torch.sigmoid(a_r + b_r), torch.sigmoid(a_z + b_z)
+    n = torch.tanh(a_n + r * b_n)
+    return carry((1 - z) * n + z * h, h), None
+
+
+def _lstm(p, a, b, h, c, act, carry):
+    a_i, a_f, a_g, a_o = (a + b).chunk(4, 1)
+    i, f, g = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g)
+    c_t = carry(f * c + i * g, c)
+    return carry(torch.sigmoid(a_o) * torch.tanh(c_t), h), c_t
+
+
+def _peephole(p, a, b, h, c, act, carry):
+    a_i, a_f, a_g, a_o = (a + b).chunk(4, 1)
+    w_i, w_f, w_o = p["weight_peephole"]
+    i, f, g = torch.sigmoid(a_i + w_i * c), torch.sigmoid(a_f + w_f * c), torch.tanh(a_g)
+    c_t = carry(f * c + i * g, c)
+    return carry(torch.sigmoid(a_o + w_o * c_t) * torch.tanh(c_t), h), c_t
+
+
+@dataclass(frozen=True)
+class OracleCell:
+    """A cell as the oracle knows it, from its paper's equations: step(p, a, b, h, c, act, carry) -> (h_t, c_t)
+    with a = W_ih x_t + b_ih and b = W_hh h_{t-1} + b_hh (elementwise w_hh * h_{t-1} + b_hh for a vector
+    recurrent weight), plus its parameter layout."""
+    step: Callable
+    gates: int
+    has_cell_state: bool = False
+    peepholes: bool = False          # weight_peephole (3, H)
+    vector_recurrent: bool = False   # weight_hh (G*H,)
+
+
+# one entry per registered cell
+ORACLES = {
+    "rnn": OracleCell(_rnn, 1),
+    "gru": OracleCell(_gru, 3),
+    "lstm": OracleCell(_lstm, 4, has_cell_state=True),
+    "peephole": OracleCell(_peephole, 4, has_cell_state=True, peepholes=True),
+}
+# (cell, nonlinearity) pairs the suite runs: every registered cell with every nonlinearity it takes
+CELLS = [(name, act) for name, spec in REGISTERED.items() for act in spec.nonlinearities]
+# the pairs PyTorch has a module for; the others are checked against the loop below only
+TORCH_CELLS = [(cell, act) for cell, act in CELLS if cell in TORCH_MODULES]
+
+
 def cell_step(cell, act, p, x, h, c, carry):
     """One step of `cell` written from its equations. x: (B, I_k); h, c: (B, H). Returns the new (h_t, c_t).
 
     carry(new, old) -> the state kept (the lengths mask). It is applied to c_t before h_t is computed
     from it, so c_t's gradient is the total dL/dc_t, through h_t of the same step too.
     """
+    oracle_cell = ORACLES[cell]
     a = F.linear(x, p["weight_ih"], p["bias_ih"])
-    b = F.linear(h, p["weight_hh"], p["bias_hh"])
-    if cell == "rnn":
-        return carry(torch.tanh(a + b) if act == "tanh" else torch.relu(a + b), h), None
-    if cell == "gru":
-        (a_r, a_z, a_n), (b_r, b_z, b_n) = a.chunk(3, 1), b.chunk(3, 1)
-        r, z = torch.sigmoid(a_r + b_r), torch.sigmoid(a_z + b_z)
-        n = torch.tanh(a_n + r * b_n)
-        return carry((1 - z) * n + z * h, h), None
-    a_i, a_f, a_g, a_o = (a + b).chunk(4, 1)
-    if cell == "peephole":
-        w_i, w_f, w_o = p["weight_peephole"]
-        a_i, a_f = a_i + w_i * c, a_f + w_f * c
-    i, f, g = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g)
-    c_t = carry(f * c + i * g, c)
-    if cell == "peephole":
-        a_o = a_o + w_o * c_t
-    return carry(torch.sigmoid(a_o) * torch.tanh(c_t), h), c_t
+    b = (p["weight_hh"] * h + p["bias_hh"] if oracle_cell.vector_recurrent
+         else F.linear(h, p["weight_hh"], p["bias_hh"]))
+    return oracle_cell.step(p, a, b, h, c, act, carry)
 
 
 def unrolled_oracle(case):
@@ -247,10 +286,10 @@ def unrolled_oracle(case):
 
 
 def oracle(case):
-    """The expected result: PyTorch's module where one exists, the unrolled loop for peephole; the
-    gradient norms always from the unrolled loop."""
+    """The expected result: PyTorch's module where one exists, else the unrolled loop; the gradient norms
+    always from the unrolled loop."""
     unrolled = unrolled_oracle(case)
-    if case.cell == "peephole":
+    if case.cell not in TORCH_MODULES:
         return unrolled
     return {**module_oracle(case), "grad_norms": unrolled["grad_norms"],
             "cell_grad_norms": unrolled["cell_grad_norms"]}

@@ -3,9 +3,11 @@ fields, shapes and dtypes, torch inputs, defaults, and inputs left untouched."""
 import numpy as np
 import pytest
 import torch
+from conftest import require_cell
 from oracles import TORCH_MODULES, make_case, module_oracle, rel_err
 
 import rnnbench
+from rnnbench.cells import CELLS
 
 I, H, L = 3, 5, 2
 
@@ -42,14 +44,15 @@ def test_state_dict_is_a_copy(backend):
     assert not np.any(m.state_dict()["weight_ih_l0"] == 7)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm", "peephole"])
+@pytest.mark.parametrize("cell", list(CELLS))
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_result_fields_shapes_and_dtypes(backend, cell, dtype):
+    require_cell(backend, cell)
     T, B = 4, 2
     m = rnnbench.RNN(cell, input_size=I, hidden_size=H, num_layers=L, backend=backend, dtype=dtype)
     out = m.forward(np.ones((T, B, I)))  # float64 input is cast to the model's dtype
     g = m.backward(out, np.ones((T, B, H)))
-    has_c = cell in ("lstm", "peephole")
+    has_c = CELLS[cell].has_cell_state
     shapes = {"output": (T, B, H), "h_n": (L, B, H), "dx": (T, B, I), "dh0": (L, B, H), "grad_norms": (L, T)}
     if has_c:
         shapes.update(c_n=(L, B, H), dc0=(L, B, H), cell_grad_norms=(L, T))
@@ -92,8 +95,9 @@ def test_inputs_are_not_modified(backend):
     assert all(np.array_equal(arrays[k], v) for k, v in before.items())
 
 
-@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm", "peephole"])
+@pytest.mark.parametrize("cell", list(CELLS))
 def test_inference_forward_gives_the_same_results_and_no_backward(backend, cell):
+    require_cell(backend, cell)
     rng = np.random.default_rng(4)
     T, B = 6, 3
     m = rnnbench.RNN(cell, input_size=I, hidden_size=H, num_layers=L, backend=backend, dtype="float64", seed=2)

@@ -9,7 +9,7 @@ autograd loop that is itself checked against the modules here. Random shapes fro
 import numpy as np
 import pytest
 import torch
-from conftest import BACKENDS, UNLIMITED
+from conftest import BACKENDS, UNLIMITED, require_cell
 from hypothesis import strategies as st
 from oracles import (CELLS, TOLERANCE, TORCH_CELLS, assert_matches, cases, for_random_cases, module_oracle, oracle,
                      run_rnnbench, torch_module, unrolled_oracle)
@@ -35,6 +35,7 @@ def test_unrolled_oracle_reproduces_torch_modules(cell, act):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("cell,act", TORCH_CELLS)
 def test_matches_torch(backend, cell, act, dtype):
+    require_cell(backend, cell)
     limits = BACKENDS[backend]
 
     def check(case):
@@ -60,6 +61,8 @@ def test_backends_agree_on_the_same_cases(cell, act, size):
     # each backend against PyTorch, and the compiled ones against the reference too
     limits = SIZE_CLASSES[size]
     names = size.split("+")
+    for name in names:
+        require_cell(name, cell)
 
     def check(case):
         expected = oracle(case)

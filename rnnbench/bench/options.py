@@ -1,7 +1,7 @@
 """Parse and check bench settings (shapes, names, counts) before anything is timed; bad input is an InputError."""
-from rnnbench.backend import get_backend
+from rnnbench.backend import BACKENDS, check_implements, get_backend, implemented_cells
 from rnnbench.bench.flops import PASSES
-from rnnbench.cells import get_cell
+from rnnbench.cells import CELLS, get_cell
 from rnnbench.errors import InputError
 from rnnbench.network import DTYPES
 
@@ -50,7 +50,7 @@ def check_positive(name, value):
 def check_backends(names):
     """Import each backend once; a missing or unusable one is an InputError naming it."""
     if not names:
-        raise InputError("no backend given; expected one or more of reference, cpu, cuda")
+        raise InputError(f"no backend given; expected one or more of {', '.join(BACKENDS)}")
     for name in names:
         try:
             get_backend(name)
@@ -58,11 +58,16 @@ def check_backends(names):
             raise InputError(f"backend {name!r} is not available here: {e}") from None
 
 
+def default_cells(backends):
+    """The registered cells every one of `backends` implements, in the registry's order."""
+    return tuple(c for c in CELLS if all(c in implemented_cells(b) for b in backends if b in BACKENDS))
+
+
 def check_settings(cells, shapes, backends, dtype, repeats, warmup, passes, train_shape):
     """Everything run_bench takes (but the comparators), checked up front so a bad value fails before minutes
     of timing."""
     if not cells:
-        raise InputError("no cell given; expected one or more of rnn, gru, lstm, peephole")
+        raise InputError(f"no cell given; expected one or more of {', '.join(CELLS)}")
     for cell in cells:
         get_cell(cell)
     if not passes or any(p not in PASSES for p in passes):
@@ -76,6 +81,9 @@ def check_settings(cells, shapes, backends, dtype, repeats, warmup, passes, trai
     check_positive("repeats", repeats)
     check_positive("warmup", warmup)        # at least one untimed call: it absorbs JIT compilation
     check_backends(backends)
+    for backend in backends:
+        for cell in cells:
+            check_implements(backend, cell)
     if "train-step" in passes:
         from rnnbench.bench.training import adding_config
         check_shapes([train_shape], 3, "(T, B, H)")

@@ -9,13 +9,14 @@ written from them, with PyTorch's LSTM parameter layout plus the diagonal peepho
     c_t = f * c_{t-1} + i * g;   o = s(a_o + p_o * c_t);      h_t = o * tanh(c_t)
 
 with weight_peephole_l0 (3, H) holding the rows (p_i, p_f, p_o).
+
+LAYERS is this comparator's registry: cell -> a layer class taking (input_size, hidden_size, dtype=), computing
+the cell with its default nonlinearity; tests/test_registry.py checks it covers every registered cell.
 """
 import torch
 from torch import nn
 
 TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
-_MODULES = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
-CELLS = (*_MODULES, "peephole")
 
 
 class TorchPeephole(nn.Module):
@@ -55,12 +56,19 @@ class TorchPeephole(nn.Module):
         return torch.stack(outputs), (h[None], c[None])
 
 
+# the cells compared -> their layer, (input_size, hidden_size, dtype=) -> nn.Module (rnn: nn.RNN's tanh)
+LAYERS = {
+    "rnn": nn.RNN,
+    "gru": nn.GRU,
+    "lstm": nn.LSTM,
+    "peephole": TorchPeephole,
+}
+CELLS = tuple(LAYERS)
+
+
 def torch_layer(cell, input_size, hidden_size, dtype, state_dict):
-    """The torch module for one layer of `cell` (rnn = tanh), loaded with `state_dict` (numpy arrays)."""
-    tdtype = TORCH_DTYPES[dtype]
-    if cell == "peephole":
-        module = TorchPeephole(input_size, hidden_size, dtype=tdtype)
-    else:
-        module = _MODULES[cell](input_size, hidden_size, dtype=tdtype)
+    """The torch module for one layer of `cell` (its default nonlinearity), loaded with `state_dict`
+    (numpy arrays)."""
+    module = LAYERS[cell](input_size, hidden_size, dtype=TORCH_DTYPES[dtype])
     module.load_state_dict({k: torch.from_numpy(v) for k, v in state_dict.items()})
     return module

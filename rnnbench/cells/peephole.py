@@ -10,8 +10,8 @@ import numpy as np
 from rnnbench.cells.gru import sigmoid
 from rnnbench.cells.spec import CellSpec
 
-SPEC = CellSpec(name="peephole", gates=4, has_cell_state=True,
-                extra={"weight_peephole": lambda H: (3, H)})
+SPEC = CellSpec(name="peephole", gates=4, has_cell_state=True, peepholes=True, forget_gate=1,
+                colours={"tanh": "tab:purple"})
 
 
 def step(xp, hp, h, c, p, act):

@@ -8,6 +8,8 @@ import numpy as np
 from rnnbench.backend import LayerForward, LayerGrads
 from rnnbench.cells import CELL_MODULES
 
+CELLS = tuple(CELL_MODULES)     # every registered cell: its module's step and step_back are this backend
+
 
 def frobenius(a):
     """||a||_F as max|a| * ||a / max|a|||: a plain sum of squares (np.linalg.norm) underflows to 0 once the
@@ -16,6 +18,11 @@ def frobenius(a):
     if m == 0 or not np.isfinite(m):
         return m
     return m * np.sqrt(np.sum((a / m) ** 2))
+
+
+def recurrent(cell, w_hh, h):
+    """W_hh h_{t-1} for h: (B, H): a matrix product, or elementwise for a vector recurrent weight."""
+    return h * w_hh if cell.recurrent_weight == "vector" else h @ w_hh.T
 
 
 def forward_layer(cell, act, p, x, h0, c0, lengths, keep=True):
@@ -27,7 +34,7 @@ def forward_layer(cell, act, p, x, h0, c0, lengths, keep=True):
     saved, h_prev = [], []
     for t in range(T):
         live = (t < lengths)[:, None]                             # (B, 1): still inside its sequence
-        h_new, c_new, s = step(xp[t], h @ p["weight_hh"].T + p["bias_hh"], h, c, p, act)
+        h_new, c_new, s = step(xp[t], recurrent(cell, p["weight_hh"], h) + p["bias_hh"], h, c, p, act)
         h_prev.append(h)
         saved.append(s)
         output[t] = np.where(live, h_new, 0)
@@ -45,7 +52,7 @@ def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn):
     dtype = x.dtype
     dxp = np.zeros((T, B, p["weight_ih"].shape[0]), dtype=dtype)
     dhp = np.zeros_like(dxp)
-    extra = {k: np.zeros_like(p[k]) for k in cell.extra}
+    extra = {k: np.zeros_like(p[k]) for k in cell.extra_params}
     h_norms = np.zeros(T, dtype=dtype)
     c_norms = np.zeros(T, dtype=dtype) if cell.has_cell_state else None
     dh = d_hn.copy()
@@ -61,7 +68,7 @@ def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn):
         dxp[t], dhp[t], dh_direct, dc_total, dc_prev, dextra = step_back(saved[t], dh_live, dc_live, p, act)
         for k, v in dextra.items():
             extra[k] += v
-        dh_prev = dhp[t] @ p["weight_hh"]
+        dh_prev = dhp[t] * p["weight_hh"] if cell.recurrent_weight == "vector" else dhp[t] @ p["weight_hh"]
         if dh_direct is not None:
             dh_prev = dh_prev + dh_direct
         dh = np.where(live, dh_prev, dh)
@@ -72,7 +79,8 @@ def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn):
     flat_h = dhp.reshape(T * B, -1)
     grads = {
         "weight_ih": flat.T @ x.reshape(T * B, -1),
-        "weight_hh": flat_h.T @ h_prev.reshape(T * B, H),
+        "weight_hh": ((flat_h * h_prev.reshape(T * B, H)).sum(0) if cell.recurrent_weight == "vector"
+                      else flat_h.T @ h_prev.reshape(T * B, H)),
         "bias_ih": flat.sum(0),
         "bias_hh": flat_h.sum(0),
         **extra,

@@ -16,7 +16,9 @@ def add_arguments(parser):
     parser.add_argument("--against", default="torch,jax",
                         help="comma list of torch, jax (default torch,jax; jax is skipped where not installed), "
                              "or none")
-    parser.add_argument("--cells", default="rnn,gru,lstm,peephole", help="comma list (rnn is measured with tanh)")
+    parser.add_argument("--cells", default=None,
+                        help="comma list, each with its default nonlinearity (rnn: tanh); default: every cell "
+                             "that all --backends implement")
     parser.add_argument("--shapes", default=None,
                         help='"T,B,I,H;T,B,I,H" (default: 1000,64,2,128;200,128,10,128;100,64,128,512;100,1,2,128)')
     parser.add_argument("--passes", default="forward,forward+backward,train-step",
@@ -50,7 +52,8 @@ def run(args):
     else:
         train_shape = QUICK_TRAIN_SHAPE if args.quick else TRAIN_SHAPE
     repeats = args.repeats if args.repeats is not None else (3 if args.quick else 7)
-    rows, meta = run_bench(cells=parse_list(args.cells), shapes=shapes, backends=parse_list(args.backends),
+    cells = None if args.cells is None else parse_list(args.cells)
+    rows, meta = run_bench(cells=cells, shapes=shapes, backends=parse_list(args.backends),
                            against=args.against, dtype=args.dtype, threads=args.threads, repeats=repeats,
                            passes=parse_list(args.passes), train_shape=train_shape,
                            progress=lambda line: print(line, file=sys.stderr, flush=True))

@@ -13,7 +13,8 @@ HELP = "per-timestep gradient norms ||dL/dh_t|| of several cells at initializati
 def add_arguments(parser):
     from rnnbench.commands.train import add_config_arguments
 
-    parser.add_argument("--cells", default="rnn,gru,lstm,peephole", help="comma-separated cells")
+    parser.add_argument("--cells", default=None,
+                        help="comma-separated cells (default: every cell the --backend implements)")
     add_config_arguments(parser, skip=("cell", "steps", "gradnorm_every", "eval_every", "test_size",
                                        "checkpoint_every"))
     parser.add_argument("--steps", type=int, default=0, help="also train this many steps and measure again")
@@ -45,15 +46,19 @@ def run(args):
 
     import numpy as np
 
-    from rnnbench.backend import get_backend
+    from rnnbench.backend import check_implements, get_backend, implemented_cells
     from rnnbench.commands.train import config_from_args
-    from rnnbench.config import DEFAULTS
+    from rnnbench.config import DEFAULTS, normalize
     from rnnbench.errors import InputError
     from rnnbench.paths import check_file
     from rnnbench.train import train
 
     check_file(args.out, "--out")          # before the computation, not after it
-    cells = [c for c in args.cells.split(",") if c]
+    if args.cells is None:      # every cell the backend implements
+        cells = list(implemented_cells(normalize({"backend": getattr(args, "backend", DEFAULTS["backend"])})
+                                       ["backend"]))
+    else:
+        cells = [c for c in args.cells.split(",") if c]
     if not cells:
         raise InputError("--cells names no cell")
     if args.steps < 0:
@@ -64,6 +69,8 @@ def run(args):
     configs = [config_from_args(args, cell=cell, steps=args.steps, gradnorm_every=every, eval_every=every,
                                 test_size=batch, checkpoint_every=0) for cell in cells]
     get_backend(configs[0]["backend"])
+    for config in configs:
+        check_implements(config["backend"], config["cell"])
     rows = []
     print(f"{'cell':>9} {'step':>6} {'|dL/dh_0|':>11} {'|dL/dh_T-1|':>11} {'ratio':>10} {'decades/step':>12}")
     for config in configs:

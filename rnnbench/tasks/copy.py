@@ -22,6 +22,11 @@ class Copy(Task):
     readout = "all"
     loss = "ce"
     solve_criterion = SolveCriterion("accuracy", ">=", 0.99, "recall accuracy >= 99%")
+    min_seq_len = 1
+
+    @classmethod
+    def from_config(cls, c):
+        return cls(c["seq_len"])
 
     def __init__(self, seq_len):
         self.seq_len = seq_len

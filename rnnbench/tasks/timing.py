@@ -18,6 +18,11 @@ class Timing(Task):
     input_size = 1
     output_size = 1
     solve_criterion = SolveCriterion("accuracy", ">=", 0.95, "delay measured to the step in >= 95% of test sequences")
+    min_seq_len = 4
+
+    @classmethod
+    def from_config(cls, c):
+        return cls(c["seq_len"])
 
     def __init__(self, seq_len):
         self.seq_len = seq_len

@@ -115,7 +115,7 @@ def gru_backward(lo, hi, w_hh, w_ih, h0, out, gates, hpn, lengths, d_out, dh, dh
                     d[j] = dp[j] + d[j] * g[H + j]
 
 
-def forward(p, x, h0, c0, lengths, relu, keep):
+def forward(cell, p, x, h0, c0, lengths, relu, keep):
     """Returns (out, h_n, c_n, saved): saved = (gates, hpn) for the backward."""
     T, B, _ = x.shape
     H = h0.shape[1]
@@ -129,7 +129,7 @@ def forward(p, x, h0, c0, lengths, relu, keep):
     return out, h, None, (gates, hpn)
 
 
-def backward(p, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
+def backward(cell, p, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
     """Returns (da, dxn, dx, dh0, dc0, h_norms, c_norms, extra grads): da = dhp."""
     gates, hpn = saved
     T, B, H = out.shape

@@ -119,12 +119,12 @@ def lstm_backward(lo, hi, w, xo, w_p, peep, c0, gates, cs, lengths, d_out, dh, d
                 dh[b] = back[b - lo, :H]
 
 
-def _peepholes(p, H, dtype):
-    w_p = p.get("weight_peephole")
-    return (np.zeros((3, H), dtype), False) if w_p is None else (w_p, True)
+def _peepholes(cell, p, H, dtype):
+    """(w_p (3, H), peep): the peephole weights, zeros for a cell without them."""
+    return (p["weight_peephole"], True) if cell.peepholes else (np.zeros((3, H), dtype), False)
 
 
-def forward(p, x, h0, c0, lengths, relu, keep):
+def forward(cell, p, x, h0, c0, lengths, relu, keep):
     """Returns (out, h_n, c_n, saved): saved = (gates, cs) for the backward."""
     T, B, _ = x.shape
     H = h0.shape[1]
@@ -132,18 +132,18 @@ def forward(p, x, h0, c0, lengths, relu, keep):
     out, h, c = np.empty((T, B, H), x.dtype), np.empty_like(h0), np.empty_like(h0)
     gates, cs = np.empty((Ts, B, 4 * H), x.dtype), np.empty((Ts, B, H), x.dtype)
     run_blocks(lstm_forward, B, x, pack(stacked_weights(p)), p["bias_ih"] + p["bias_hh"],
-               _peepholes(p, H, x.dtype)[0], h0, c0, lengths, out, h, c, gates, cs)
+               _peepholes(cell, p, H, x.dtype)[0], h0, c0, lengths, out, h, c, gates, cs)
     return out, h, c, (gates, cs)
 
 
-def backward(p, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
+def backward(cell, p, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
     """Returns (da, dxn, dx, dh0, dc0, h_norms, c_norms, extra grads): dxn None, see weight_grads."""
     T, B, H = out.shape
     dh, dc = d_hn.copy(), d_cn.copy()          # the kernel updates them in place
     da = np.empty((T, B, 4 * H), out.dtype)
     dx = np.empty((T, B, p["weight_ih"].shape[1]), out.dtype)
     h_rn, c_rn = np.empty((T, B)), np.empty((T, B))
-    w_p, peep = _peepholes(p, H, out.dtype)
+    w_p, peep = _peepholes(cell, p, H, out.dtype)
     dw_p = np.empty((B, 3, H)) if peep else np.empty((B, 0, 0))
     run_blocks(lstm_backward, B, *pack_backward(p), w_p, peep, c0, *saved, lengths, d_out, dh, dc, da, dx, h_rn,
                c_rn, dw_p)

@@ -72,7 +72,7 @@ def rnn_backward(lo, hi, w, xo, out, lengths, relu, d_out, dh, dpre, dx, h_rn):
                 dh[b] = back[b - lo, :H]
 
 
-def forward(p, x, h0, c0, lengths, relu, keep):
+def forward(cell, p, x, h0, c0, lengths, relu, keep):
     """Returns (out, h_n, c_n, saved): the backward reads everything it needs off the outputs."""
     out = np.empty(x.shape[:2] + h0.shape[1:], x.dtype)
     h = np.empty_like(h0)
@@ -81,7 +81,7 @@ def forward(p, x, h0, c0, lengths, relu, keep):
     return out, h, None, None
 
 
-def backward(p, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
+def backward(cell, p, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
     """Returns (da, dxn, dx, dh0, dc0, h_norms, c_norms, extra grads): dxn None, see weight_grads."""
     T, B, _ = out.shape
     dh = d_hn.copy()
