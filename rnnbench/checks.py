@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from rnnbench.errors import InputError
+from rnnbench.tensors import is_tensor, to_numpy
 
 DTYPES = ("float32", "float64")
 
@@ -39,10 +40,9 @@ def check_dtype(dtype):
 
 def as_numpy(name, value):
     """An array-like or torch tensor as a numpy array (no copy where none is needed)."""
-    if hasattr(value, "detach"):        # a torch tensor
-        value = value.detach().cpu()
+    if is_tensor(value):
         try:
-            return value.numpy()
+            return to_numpy(value)
         except TypeError:               # bfloat16 and other dtypes numpy has no type for
             raise InputError(f"{name} is a {value.dtype} tensor, which numpy cannot hold; "
                              f"convert it with .float() first") from None

@@ -15,7 +15,6 @@ arrays `m.params` to change them in place, as an optimizer or rnnbench.init does
 backward refuses a forward made with another version, so it never mixes new weights with an old forward's
 activations. Changes made through a reference kept from before are beyond its sight.
 """
-import functools
 import itertools
 import math
 from typing import Any, NamedTuple, Optional
@@ -152,24 +151,11 @@ class RNN:
 
     # ---- forward and backward ---------------------------------------------------------------------
 
-    def _on_device(self, device_arrays):
-        """Whether layers run with device_arrays=True: always on a GPU backend, so a stack's layers pass
-        data to each other on the device; results then come back to the host unless `device_arrays`."""
-        if getattr(self.backend, "DEVICE_ARRAYS", False):
-            return True
-        if device_arrays:
+    def _results(self, device_arrays):
+        """Where results go: left in the backend's memory (device_arrays=True, a GPU backend) or to the host."""
+        if device_arrays and not self.backend.DEVICE_ARRAYS:
             raise InputError(f"device_arrays=True needs a GPU backend (cuda), not {self.backend_name!r}")
-        return False
-
-    def _gather(self, arrays, on_device, device_arrays):
-        """Per-layer arrays -> one (L, ...) array: numpy, or a device array when the caller keeps them there."""
-        if not on_device:
-            return np.stack(arrays)
-        stacked = self.backend.stack(arrays)
-        return stacked if device_arrays else self.backend.to_host(stacked)
-
-    def _result(self, a, on_device, device_arrays):
-        return self.backend.to_host(a) if on_device and not device_arrays else a
+        return (lambda a: a) if device_arrays else self.backend.to_host
 
     def forward(self, x, h0=None, lengths=None, c0=None, grad=True, device_arrays=False):
         """x: (T, B, I). h0 (L, B, H) or, for lstm/peephole, also a tuple (h0, c0) as in PyTorch.
@@ -192,20 +178,21 @@ class RNN:
         elif c0 is not None:
             raise InputError(f"c0 given, but the {self.cell} cell has no cell state")
         lengths = self._lengths(lengths, T, B)
-        on_device = self._on_device(device_arrays)
-        kw = {"device_arrays": True} if on_device else {}
+        result = self._results(device_arrays)
+        stack = self.backend.stack
+        has_c = self.spec.has_cell_state
         caches, h_n, c_n = [], [], []
         inp = x
         for k, p in enumerate(self._params):
-            f = self.backend.forward_layer(self.spec, self.nonlinearity, p, inp, h0[k],
-                                           c0[k] if self.spec.has_cell_state else None, lengths, keep=grad, **kw)
+            # the layers hand data to each other in the backend's memory (a GPU's stays there)
+            f = self.backend.forward_layer(self.spec, self.nonlinearity, p, inp, h0[k], c0[k] if has_c else None,
+                                           lengths, keep=grad, device_arrays=True)
             caches.append(f)
             h_n.append(f.h_n)
             c_n.append(f.c_n)
             inp = f.output
-        c_n = self._gather(c_n, on_device, device_arrays) if self.spec.has_cell_state else None
-        return Forward(self._result(inp, on_device, device_arrays), self._gather(h_n, on_device, device_arrays),
-                       c_n, (caches, T, B, self._version) if grad else None)
+        return Forward(result(inp), result(stack(h_n)), result(stack(c_n)) if has_c else None,
+                       (caches, T, B, self._version) if grad else None)
 
     def backward(self, out, d_output, d_h_n=None, d_c_n=None, device_arrays=False):
         """Backpropagate through time from dL/d(output) (T, B, H) and optionally dL/dh_n, dL/dc_n (L, B, H).
@@ -225,19 +212,17 @@ class RNN:
             d_c_n = self._state("d_c_n", d_c_n, B)
         elif d_c_n is not None:
             raise InputError(f"d_c_n given, but the {self.cell} cell has no cell state")
-        on_device = self._on_device(device_arrays)
-        kw = {"device_arrays": True} if on_device else {}
+        result = self._results(device_arrays)
+        stack = self.backend.stack
+        has_c = self.spec.has_cell_state
         params, dh0, dc0 = {}, [None] * L, [None] * L
         h_norms, c_norms = [None] * L, [None] * L
         for k in range(L - 1, -1, -1):
             g = self.backend.backward_layer(self.spec, self.nonlinearity, self._params[k], caches[k], d_out,
-                                            d_h_n[k], d_c_n[k] if self.spec.has_cell_state else None, **kw)
+                                            d_h_n[k], d_c_n[k] if has_c else None, device_arrays=True)
             params.update({f"{name}_l{k}": v for name, v in g.params.items()})
             dh0[k], dc0[k], h_norms[k], c_norms[k] = g.dh0, g.dc0, g.h_norms, g.c_norms
             d_out = g.dx
-        # state_dict's key order
-        params = {key: self._result(params[key], on_device, device_arrays) for key in self._keys()}
-        has_c = self.spec.has_cell_state
-        gather = functools.partial(self._gather, on_device=on_device, device_arrays=device_arrays)
-        return Grads(params, self._result(d_out, on_device, device_arrays), gather(dh0),
-                     gather(dc0) if has_c else None, gather(h_norms), gather(c_norms) if has_c else None)
+        params = {key: result(params[key]) for key in self._keys()}        # state_dict's key order
+        return Grads(params, result(d_out), result(stack(dh0)), result(stack(dc0)) if has_c else None,
+                     result(stack(h_norms)), result(stack(c_norms)) if has_c else None)

@@ -26,6 +26,7 @@ except ImportError:          # Python 3.10
     import tomli as tomllib
 
 from rnnbench import store
+from rnnbench.checks import positive_int
 from rnnbench.claim import stale_seconds
 from rnnbench.errors import InputError
 from rnnbench.pools import DaskPool, LocalPool, RunError
@@ -161,8 +162,8 @@ def run_sweep(configs, store_root, *, workers=2, scheduler=None, progress=True):
     """
     from rnnbench.config import normalize
 
-    if scheduler is None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise InputError(f"workers must be a positive integer, got {workers!r}")
+    if scheduler is None:
+        positive_int("workers", workers)
     configs = [normalize(c) for c in configs]
     stale_seconds()                     # a bad RNNBENCH_STALE_S is bad input, not failed runs
     if scheduler is None:

@@ -2,6 +2,7 @@
 from rnnbench.backend import BACKENDS, check_implements, get_backend, implemented_cells
 from rnnbench.bench.flops import PASSES
 from rnnbench.cells import CELLS, get_cell
+from rnnbench.checks import positive_int
 from rnnbench.errors import InputError
 from rnnbench.network import DTYPES
 
@@ -42,11 +43,6 @@ def check_shapes(shapes, n=4, what="(T, B, I, H)"):
             raise InputError(f"bad shape {shape!r}: expected {n} positive integers {what}")
 
 
-def check_positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InputError(f"{name} must be a positive integer, got {value!r}")
-
-
 def check_backends(names):
     """Import each backend once; a missing or unusable one is an InputError naming it."""
     if not names:
@@ -78,8 +74,8 @@ def check_settings(cells, shapes, backends, dtype, repeats, warmup, passes, trai
         check_shapes(shapes)
     if dtype not in DTYPES:
         raise InputError(f"unsupported dtype {dtype!r}; expected float32 or float64")
-    check_positive("repeats", repeats)
-    check_positive("warmup", warmup)        # at least one untimed call: it absorbs JIT compilation
+    positive_int("repeats", repeats)
+    positive_int("warmup", warmup)        # at least one untimed call: it absorbs JIT compilation
     check_backends(backends)
     for backend in backends:
         for cell in cells:

@@ -5,10 +5,11 @@ and the cell's elementwise step run per time step. Slow but obviously right: the
 """
 import numpy as np
 
-from rnnbench.backend import LayerForward, LayerGrads
+from rnnbench.backend import LayerForward, LayerGrads, stack, to_host  # noqa: F401  (host arrays: nothing moves)
 from rnnbench.cells import CELL_MODULES
 
 CELLS = tuple(CELL_MODULES)     # every registered cell: its module's step and step_back are this backend
+DEVICE_ARRAYS = False
 
 
 def frobenius(a):
@@ -25,7 +26,7 @@ def recurrent(cell, w_hh, h):
     return h * w_hh if cell.recurrent_weight == "vector" else h @ w_hh.T
 
 
-def forward_layer(cell, act, p, x, h0, c0, lengths, keep=True):
+def forward_layer(cell, act, p, x, h0, c0, lengths, keep=True, device_arrays=False):
     step = CELL_MODULES[cell.name].step
     T, B, _ = x.shape
     xp = x @ p["weight_ih"].T + p["bias_ih"]                      # (T, B, G*H)
@@ -44,7 +45,7 @@ def forward_layer(cell, act, p, x, h0, c0, lengths, keep=True):
     return LayerForward(output, h, c, (x, lengths, saved, np.stack(h_prev)))
 
 
-def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn):
+def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn, device_arrays=False):
     step_back = CELL_MODULES[cell.name].step_back
     x, lengths, saved, h_prev = fwd.cache
     T, B, _ = x.shape

@@ -22,22 +22,17 @@ def add_arguments(parser):
 
 
 def _write_csv(path, header, rows):
-    """Write atomically: a temp file beside `path`, then rename."""
+    """Write atomically (rnnbench.files): commented header lines, then the CSV table."""
     import csv
-    import os
-    from pathlib import Path
 
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", newline="") as f:
-            f.writelines(f"# {line}\n" for line in header)
-            writer = csv.DictWriter(f, fieldnames=["cell", "step", "layer", "t", "h_norm", "c_norm"])
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    from rnnbench.files import atomic_write_text
+
+    def write(f):
+        f.writelines(f"# {line}\n" for line in header)
+        writer = csv.DictWriter(f, fieldnames=["cell", "step", "layer", "t", "h_norm", "c_norm"])
+        writer.writeheader()
+        writer.writerows(rows)
+    atomic_write_text(path, write)
 
 
 def run(args):
