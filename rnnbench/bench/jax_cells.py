@@ -100,7 +100,7 @@ def layer(cell, p, x):
     Returns (output (T, B, H), h_n (B, H), c_n (B, H), zeros for cells without a cell state)."""
     step = STEPS[cell]
     xp = x @ p["weight_ih_l0"].T + p["bias_ih_l0"]             # (T, B, G*H)
-    zero = jnp.zeros((x.shape[1], p["weight_hh_l0"].shape[1]), x.dtype)
+    zero = jnp.zeros((x.shape[1], p["weight_hh_l0"].shape[-1]), x.dtype)     # H: (G*H, H) or a vector (H,)
 
     def body(carry, xp_t):
         h, c = step(p, *carry, xp_t)
