@@ -205,6 +205,11 @@ def _peephole(p, a, b, h, c, act, carry):
     return carry(torch.sigmoid(a_o + w_o * c_t) * torch.tanh(c_t), h), c_t
 
 
+def _indrnn(p, a, b, h, c, act, carry):
+    # Li et al. 2018: h_t = act(W_ih x_t + b_ih + w_hh * h_{t-1} + b_hh), b the elementwise recurrence
+    return carry(torch.relu(a + b) if act == "relu" else torch.tanh(a + b), h), None
+
+
 @dataclass(frozen=True)
 class OracleCell:
     """A cell as the oracle knows it, from its paper's equations: step(p, a, b, h, c, act, carry) -> (h_t, c_t)
@@ -223,6 +228,7 @@ ORACLES = {
     "gru": OracleCell(_gru, 3),
     "lstm": OracleCell(_lstm, 4, has_cell_state=True),
     "peephole": OracleCell(_peephole, 4, has_cell_state=True, peepholes=True),
+    "indrnn": OracleCell(_indrnn, 1, vector_recurrent=True),
 }
 # (cell, nonlinearity) pairs the suite runs: every registered cell with every nonlinearity it takes
 CELLS = [(name, act) for name, spec in REGISTERED.items() for act in spec.nonlinearities]

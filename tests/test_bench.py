@@ -27,10 +27,12 @@ ROW_KEYS = {"cell", "backend", "against", "T", "B", "I", "H", "dtype", "threads"
             "repeats", "flop", "max_rel_diff", "max_rel_diff_with", "torch_time_s", "torch_ratio", "jax_time_s",
             "jax_ratio"}
 # matrix-product FLOP of one layer on (T, B, I) = (5, 2, 3), H = 4, written out from the definition:
-# forward 2*T*B*I*G*H + 2*T*B*H*G*H = 60*G*H + 80*G*H = 140*G*H; forward+backward three times that
-FLOP = {"rnn": 140 * 4, "gru": 140 * 12, "lstm": 140 * 16, "peephole": 140 * 16}
-# the train-step pass at (T, B, H) = (6, 3, 5) on the adding task (I = 2): 3 * (2*6*3*2*G*5 + 2*6*3*5*G*5)
-TRAIN_FLOP = {"rnn": 3780 * 1, "gru": 3780 * 3, "lstm": 3780 * 4, "peephole": 3780 * 4}
+# forward 2*T*B*I*G*H + 2*T*B*H*G*H = 60*G*H + 80*G*H = 140*G*H; forward+backward three times that; indrnn's
+# recurrence is elementwise: 2*T*B*I*H + 2*T*B*H = 60*H + 20*H = 80*H
+FLOP = {"rnn": 140 * 4, "gru": 140 * 12, "lstm": 140 * 16, "peephole": 140 * 16, "indrnn": 80 * 4}
+# the train-step pass at (T, B, H) = (6, 3, 5) on the adding task (I = 2): 3 * (2*6*3*2*G*5 + 2*6*3*5*G*5);
+# indrnn: 3 * (2*6*3*2*5 + 2*6*3*5)
+TRAIN_FLOP = {"rnn": 3780 * 1, "gru": 3780 * 3, "lstm": 3780 * 4, "peephole": 3780 * 4, "indrnn": 1620}
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +58,7 @@ def test_bench_writes_table_csv_and_json(bench_run):
     assert meta["sgemm_gflops"] > 0 and meta["njit_dot_gflops"] > 0 and meta["packed_gemm_gflops"] > 0
     against = ["torch", "jax"] if HAS_JAX else ["torch"]
     assert meta["against"] == against and meta["passes"] == ["forward", "forward+backward", "train-step"]
-    assert len(rows) == 4 * 3 * 2                       # cells x passes x backends
+    assert len(rows) == len(FLOP) * 3 * 2               # cells x passes x backends
     assert {(r["cell"], r["pass"], r["backend"]) for r in rows} == {
         (c, p, b) for c in FLOP for p in ("forward", "forward+backward", "train-step") for b in ("reference", "cpu")}
     for r in rows:
@@ -88,7 +90,7 @@ def test_bench_writes_table_csv_and_json(bench_run):
     assert f"compiled for {isa.ISA} ({8 * isa.VECTOR_BYTES}-bit vectors" in header[0]
     table = [line for line in stdout.splitlines() if not line.startswith("#")]
     assert len(table) == 1 + len(rows) and all(f"{name} ratio" in table[0] for name in against)
-    assert "[12/12]" in stderr                          # progress: cells x passes measurements
+    assert f"[{len(FLOP) * 3}/{len(FLOP) * 3}]" in stderr    # progress: cells x passes measurements
     assert ("JAX is not installed" in stderr) != HAS_JAX
 
 

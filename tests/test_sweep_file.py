@@ -47,7 +47,7 @@ def test_a_file_of_scalars_is_one_run_and_duplicates_collapse(tmp_path):
     ('sweep = 3\n', ["key 'sweep' must be a table"]),
     # a bad scalar after an axis is named as itself, not as the axis
     ('cell = ["rnn", "lstm"]\nhidden = -1\n', ["key 'hidden': config key 'hidden' must be >= 1"]),
-    ('cell = ["lstm", "rnn"]\nnonlinearity = "relu"\n', ["key 'nonlinearity': ", "applies to the rnn cell only"]),
+    ('cell = ["lstm", "rnn"]\nnonlinearity = "relu"\n', ["key 'nonlinearity': ", "applies to the rnn and indrnn cells only"]),
     ('hidden = 4\n[sweep]\nname = 3\n', ["key 'sweep.name' must be"]),
     ('hidden = 4\n[sweep]\nname = "<b>x</b>"\n', ["key 'sweep.name' must be"]),
     ('hidden = 4\n[sweep]\nname = ""\n', ["key 'sweep.name' must be"]),

@@ -84,6 +84,11 @@ def _peephole(p, h, c, xp):
     return jax.nn.sigmoid(a_o + peep[2] * c) * jnp.tanh(c), c
 
 
+def _indrnn(p, h, c, xp):
+    # xp: (B, H); h: (B, H); c unused; weight_hh_l0 (H,): each unit recurs on itself only (Li et al. 2018)
+    return jax.nn.relu(xp + p["weight_hh_l0"] * h + p["bias_hh_l0"]), c
+
+
 # the cells compared -> their scan step (p, h, c, xp) -> (h, c), with the cell's default nonlinearity;
 # tests/test_registry.py checks it covers every registered cell
 STEPS = {
@@ -91,6 +96,7 @@ STEPS = {
     "gru": _gru,
     "lstm": _lstm,
     "peephole": _peephole,
+    "indrnn": _indrnn,
 }
 CELLS = tuple(STEPS)
 

@@ -10,7 +10,7 @@ import importlib
 from rnnbench.errors import InputError
 
 # the registered cells, in the order lists, tables and figures show them: one name per cell
-NAMES = ("rnn", "gru", "lstm", "peephole")
+NAMES = ("rnn", "gru", "lstm", "peephole", "indrnn")
 
 CELL_MODULES = {name: importlib.import_module(f"rnnbench.cells.{name}") for name in NAMES}
 CELLS = {name: m.SPEC for name, m in CELL_MODULES.items()}

@@ -16,6 +16,7 @@ KERNELS = {
     "gru": "gru",
     "lstm": "lstm",
     "peephole": "lstm",
+    "indrnn": "indrnn",
 }
 CELLS = tuple(KERNELS)
 _MODULES = {cell: importlib.import_module(f"rnnbench.kernels.cpu.{module}") for cell, module in KERNELS.items()}
