@@ -43,7 +43,8 @@ class Model:
     def params(self):
         """name -> the live parameter arrays (state_dict keys), for an optimizer to update in place; as with
         RNN.params, a forward made before this call cannot go to backward."""
-        live = {f"{name}_l{k}": v for k, layer in enumerate(self.rnn.params) for name, v in layer.items()}
+        live = {f"{name}{suffix}": v for suffix, layer in zip(self.rnn.suffixes, self.rnn.params)
+                for name, v in layer.items()}
         live.update(self.head)
         return live
 

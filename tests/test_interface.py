@@ -143,3 +143,23 @@ def test_load_state_dict_copies():
     arrays["weight_ih_l0"][:] = 5
     np.testing.assert_array_equal(m.state_dict()["weight_hh_l0"], module.weight_hh_l0.detach().numpy() / 2)
     assert not np.any(m.state_dict()["weight_ih_l0"] == 5)
+
+
+@pytest.mark.parametrize("backend", ["reference", "cpu"])   # cuda's: in test_oracle_torch's bidirectional tests
+@pytest.mark.parametrize("cell", list(TORCH_MODULES))
+def test_bidirectional_state_dict_and_shapes_are_pytorchs(backend, cell):
+    T, B, H = 3, 2, 3             # the simulator is slow: tiny
+    m = rnnbench.RNN(cell, input_size=I, hidden_size=H, num_layers=L, backend=backend, bidirectional=True)
+    module = TORCH_MODULES[cell](I, H, num_layers=L, bidirectional=True)
+    sd = m.state_dict()
+    assert list(sd) == list(module.state_dict())               # `_reverse` keys, in PyTorch's order
+    assert sd["weight_ih_l1"].shape == sd["weight_ih_l1_reverse"].shape == (module.weight_ih_l1.shape)
+    module.load_state_dict({k: torch.as_tensor(v) for k, v in sd.items()})    # strict
+    out = m.forward(np.ones((T, B, I)))
+    g = m.backward(out, np.ones((T, B, 2 * H)))
+    assert out.output.shape == (T, B, 2 * H) and out.h_n.shape == (2 * L, B, H) and g.dx.shape == (T, B, I)
+    assert g.dh0.shape == (2 * L, B, H) and g.grad_norms.shape == (2 * L, T) and list(g.params) == list(sd)
+    with pytest.raises(rnnbench.InputError, match="d_output has shape"):
+        m.backward(out, np.ones((T, B, H)))
+    with pytest.raises(rnnbench.InputError, match="bidirectional must be True or False"):
+        rnnbench.RNN(cell, I, H, backend=backend, bidirectional="yes")
