@@ -36,7 +36,8 @@ def dims(shape):
 
 
 def require_backend(name, cell=None):
-    """Raise NotImplementedError (asv's 'skip') unless backend `name` can run real kernels here (of `cell`)."""
+    """Raise NotImplementedError (asv's 'skip') unless backend `name` can run real kernels here (of
+    `cell`)."""
     if name == "cuda" and os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
         # the simulator runs kernels in Python: correct, but its timings mean nothing
         raise NotImplementedError("cuda backend runs under NUMBA_ENABLE_CUDASIM; not benchmarked")

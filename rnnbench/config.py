@@ -41,7 +41,8 @@ DEFAULTS = {
     "clip": 1.0,
     "clip_mode": "norm",
     "init": "uniform",
-    "forget_bias": 1.0,        # cells with a forget gate (lstm, peephole) only: b_ih_f = forget_bias, b_hh_f = 0
+    # cells with a forget gate (lstm, peephole) only: b_ih_f = forget_bias, b_hh_f = 0
+    "forget_bias": 1.0,
     "seed": 0,
     "backend": "cpu",
     "dtype": "float32",
@@ -49,8 +50,8 @@ DEFAULTS = {
     "gradnorm_every": 1000,
     "test_size": 1000,
     "checkpoint_every": 1000,
-    "divergence_factor": 1e6,       # a loss above this many times the task's baseline ends the run as diverged
-    "stop_when_solved": False,      # stop once the task's solve criterion holds at solve_patience evaluations in a row
+    "divergence_factor": 1e6,       # a loss above this many times the task's baseline: the run diverged
+    "stop_when_solved": False,      # stop once the task's solve criterion holds at solve_patience evaluations
     "solve_patience": 3,            # stop_when_solved only
     "adding_variant": "arjovsky",   # task adding only
     "series": "mackey_glass",       # task forecasting only
@@ -62,13 +63,15 @@ _CONDITIONAL = {
     "momentum": lambda c: c["optimizer"] == "sgd",
     "forget_bias": lambda c: cells.CELLS[c["cell"]].forget_gate is not None,
     "stop_when_solved": lambda c: _solvable(c["task"]),
-    "solve_patience": lambda c: c["stop_when_solved"] is True,     # after stop_when_solved: it reads its value
+    # after stop_when_solved: it reads its value
+    "solve_patience": lambda c: c["stop_when_solved"] is True,
     "adding_variant": lambda c: c["task"] == "adding",
     "series": lambda c: c["task"] == "forecasting",
     "horizon": lambda c: c["task"] == "forecasting",
 }
 
-_WHY_NOT = {"stop_when_solved": "task {task} has no solve criterion", "solve_patience": "stop_when_solved is off"}
+_WHY_NOT = {"stop_when_solved": "task {task} has no solve criterion",
+            "solve_patience": "stop_when_solved is off"}
 
 
 def _solvable(task):

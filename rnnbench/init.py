@@ -40,9 +40,9 @@ def why_not(spec, nonlinearity, init):
 
 
 def uniform(rng, bound, shape, dtype):
-    """An array of `dtype` ~ U(-bound, bound) from the Generator rng, with the values (and the rng state after)
-    of rng.uniform(-bound, bound, shape).astype(dtype): drawn in float64 blocks of CHUNK values cast into
-    the result as they come, so a float32 model never holds a float64 copy of a whole parameter."""
+    """An array of `dtype` ~ U(-bound, bound) from the Generator rng, with the values (and the rng state
+    after) of rng.uniform(-bound, bound, shape).astype(dtype): drawn in float64 blocks of CHUNK values cast
+    into the result as they come, so a float32 model never holds a float64 copy of a whole parameter."""
     out = np.empty(shape, dtype=dtype)
     flat = out.reshape(-1)
     for start in range(0, flat.size, CHUNK):

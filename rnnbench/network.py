@@ -4,7 +4,8 @@
     m.load_state_dict(torch_module.state_dict())
     out = m.forward(x, h0=None, lengths=None)      # x: (T, B, I)
     g = m.backward(out, d_output, d_h_n=None, d_c_n=None)
-    out = m.forward(x, grad=False)                 # inference: nothing kept for a backward (faster, less memory)
+    # inference: nothing kept for a backward (faster, less memory)
+    out = m.forward(x, grad=False)
     out = m.forward(x, device_arrays=True)         # cuda only: results stay on the GPU (numba device arrays)
     m = RNN("gru", I, H, num_layers=L, bidirectional=True)     # as nn.GRU(..., bidirectional=True)
 
@@ -75,8 +76,8 @@ def reverse_within(a, lengths):
 class RNN:
     def __init__(self, cell, input_size, hidden_size, num_layers=1, nonlinearity=None,
                  backend="cpu", dtype="float32", seed=0, bidirectional=False):
-        """nonlinearity: one the cell takes (its CellSpec.nonlinearities); None: the cell's default, the first.
-        bidirectional: as PyTorch's, each layer runs a forward and a reverse direction (see the module doc)."""
+        """nonlinearity: one the cell takes (its CellSpec.nonlinearities); None: the cell's default, the
+        first. bidirectional: as PyTorch's, each layer runs a forward and a reverse direction (module doc)."""
         self.spec = get_cell(cell)
         self.cell = cell
         self.input_size = positive_int("input_size", input_size)
@@ -112,11 +113,13 @@ class RNN:
     def suffixes(self):
         """The state_dict suffix of each entry of params, in order: `_l{k}`, and `_l{k}_reverse` after it for
         a bidirectional layer (PyTorch's order)."""
-        return [f"_l{k}{'_reverse' if d else ''}" for k in range(self.num_layers) for d in range(self.num_directions)]
+        return [f"_l{k}{'_reverse' if d else ''}" for k in range(self.num_layers)
+                for d in range(self.num_directions)]
 
     def _shapes(self):
         # (suffix, this entry's shapes) per entry of params
-        return [(suffix, self.layer_shapes(i // self.num_directions)) for i, suffix in enumerate(self.suffixes)]
+        return [(suffix, self.layer_shapes(i // self.num_directions))
+                for i, suffix in enumerate(self.suffixes)]
 
     def _init_params(self, seed):
         # PyTorch's default: every parameter ~ U(-1/sqrt(H), 1/sqrt(H)); weight_hh from the cell's own
@@ -193,10 +196,11 @@ class RNN:
     # ---- forward and backward ---------------------------------------------------------------------
 
     def _flow(self, device_arrays):
-        """How layer results travel, as (keep, gather, give): keep(a) for each layer's result, gather(arrays) ->
-        one (L*D, ...) array, give(a) -> the caller's array. With one direction the results stay in the
-        backend's memory (a GPU's) from layer to layer and are gathered there, then go to the host unless
-        device_arrays; with two they meet on the host, where each sequence is reversed within its length."""
+        """How layer results travel, as (keep, gather, give): keep(a) for each layer's result,
+        gather(arrays) -> one (L*D, ...) array, give(a) -> the caller's array. With one direction the results
+        stay in the backend's memory (a GPU's) from layer to layer and are gathered there, then go to the host
+        unless device_arrays; with two they meet on the host, where each sequence is reversed within its
+        length."""
         if device_arrays and not self.backend.DEVICE_ARRAYS:
             raise InputError(f"device_arrays=True needs a GPU backend (cuda), not {self.backend_name!r}")
         if self.bidirectional:
@@ -233,11 +237,13 @@ class RNN:
         inp = x
         for k in range(self.num_layers):
             outs = []
-            for d in range(D):          # d = 1: the reverse direction, on each sequence reversed in its length
+            # d = 1: the reverse direction, on each sequence reversed in its length
+            for d in range(D):
                 i = k * D + d
                 f = self.backend.forward_layer(self.spec, self.nonlinearity, self._params[i],
                                                reverse_within(inp, lengths) if d else inp, h0[i],
-                                               c0[i] if has_c else None, lengths, keep=grad, device_arrays=True)
+                                               c0[i] if has_c else None, lengths, keep=grad,
+                                               device_arrays=True)
                 caches.append(f)
                 h_n.append(keep(f.h_n))
                 c_n.append(keep(f.c_n))
@@ -247,7 +253,8 @@ class RNN:
                        (caches, T, B, lengths, self._version) if grad else None)
 
     def backward(self, out, d_output, d_h_n=None, d_c_n=None, device_arrays=False):
-        """Backpropagate through time from dL/d(output) (T, B, D*H) and optionally dL/dh_n, dL/dc_n (L*D, B, H).
+        """Backpropagate through time from dL/d(output) (T, B, D*H) and optionally dL/dh_n, dL/dc_n
+        (L*D, B, H).
         device_arrays=True (cuda backend): every gradient stays on the GPU as a numba device array."""
         if not isinstance(out, Forward):
             raise InputError("backward needs the value returned by forward")
@@ -255,8 +262,9 @@ class RNN:
             raise InputError("backward needs a forward run with grad=True")
         caches, T, B, lengths, version = out.cache
         if version != self._version:
-            raise InputError("backward needs the forward of the current weights, and this model's weights changed "
-                             "after that forward (load_state_dict, or params taken for an update): run forward again")
+            raise InputError("backward needs the forward of the current weights, and this model's weights "
+                             "changed after that forward (load_state_dict, or params taken for an update): "
+                             "run forward again")
         L, D, H = self.num_layers, self.num_directions, self.hidden_size
         d_out = self._array("d_output", d_output, (T, B, D * H))
         d_h_n = self._state("d_h_n", d_h_n, B)

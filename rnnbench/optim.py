@@ -26,8 +26,8 @@ CLIP_MODES = ("norm", "value", "none")
 
 
 def clip(grads, mode, max_value, norm=None):
-    """Clip in place. mode "norm": scale all by max_value / (norm + 1e-6) if below 1 (torch's clip_grad_norm_);
-    "value": clamp each entry to [-max_value, max_value]; "none": nothing."""
+    """Clip in place. mode "norm": scale all by max_value / (norm + 1e-6) if below 1 (torch's
+    clip_grad_norm_); "value": clamp each entry to [-max_value, max_value]; "none": nothing."""
     if mode == "norm":
         norm = global_norm(grads) if norm is None else norm
         coef = max_value / (norm + 1e-6)
@@ -127,7 +127,8 @@ class Adam(Optimizer):
 def make_optimizer(name, lr, momentum=None):
     """The optimizer `name` ("sgd", "rmsprop", "adam") with learning rate lr."""
     for key, value in (("lr", lr), ("momentum", momentum or 0.0)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
+        if (isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value)
+                or value < 0):
             raise InputError(f"{key} must be a finite non-negative number, got {value!r}")
     if not isinstance(name, str) or name not in OPTIMIZERS:
         raise InputError(f"unknown optimizer {name!r}; expected sgd, rmsprop or adam")

@@ -169,7 +169,8 @@ def torch_module(case, dtype=torch.float64):
     """PyTorch's nn.RNN / nn.GRU / nn.LSTM holding the case's parameters."""
     T, B, I, H, L = case.shape
     kwargs = {"nonlinearity": case.act} if case.cell == "rnn" else {}
-    module = TORCH_MODULES[case.cell](I, H, num_layers=L, dtype=dtype, bidirectional=case.bidirectional, **kwargs)
+    module = TORCH_MODULES[case.cell](I, H, num_layers=L, dtype=dtype, bidirectional=case.bidirectional,
+                                      **kwargs)
     module.load_state_dict({key: torch.tensor(v, dtype=dtype) for key, v in case.params.items()})
     return module
 
@@ -224,9 +225,9 @@ def _indrnn(p, a, b, h, c, act, carry):
 
 @dataclass(frozen=True)
 class OracleCell:
-    """A cell as the oracle knows it, from its paper's equations: step(p, a, b, h, c, act, carry) -> (h_t, c_t)
-    with a = W_ih x_t + b_ih and b = W_hh h_{t-1} + b_hh (elementwise w_hh * h_{t-1} + b_hh for a vector
-    recurrent weight), plus its parameter layout."""
+    """A cell as the oracle knows it, from its paper's equations: step(p, a, b, h, c, act, carry) ->
+    (h_t, c_t) with a = W_ih x_t + b_ih and b = W_hh h_{t-1} + b_hh (elementwise w_hh * h_{t-1} + b_hh for a
+    vector recurrent weight), plus its parameter layout."""
     step: Callable
     gates: int
     has_cell_state: bool = False
@@ -338,7 +339,9 @@ def run_rnnbench(case, backend, state_dict=None):
     T, B, I, H, L = case.shape
     m = rnnbench.RNN(case.cell, input_size=I, hidden_size=H, num_layers=L, nonlinearity=case.act,
                      backend=backend, dtype=case.dtype, seed=0, bidirectional=case.bidirectional)
-    cast = (lambda a: None if a is None else a.astype(case.dtype))
+
+    def cast(a):
+        return None if a is None else a.astype(case.dtype)
     m.load_state_dict(state_dict if state_dict is not None
                       else {key: cast(v) for key, v in case.params.items()})
     h0 = cast(case.h0)

@@ -21,7 +21,8 @@ from rnnbench.cells import CELLS as SPECS
 from rnnbench.network import RNN
 
 # every registered cell the cuda backend implements, with each of its nonlinearities
-CASES = [(cell, act) for cell, act in CELLS if importlib.util.find_spec("numba.cuda") and implements("cuda", cell)]
+CASES = [(cell, act) for cell, act in CELLS
+         if importlib.util.find_spec("numba.cuda") and implements("cuda", cell)]
 TOL = {"float32": dict(rtol=2e-4, atol=2e-5), "float64": dict(rtol=1e-10, atol=1e-12)}
 
 
@@ -81,7 +82,8 @@ def test_matches_reference_with_lengths_and_states(cell, act, dtype):
 
 def test_matches_reference_across_several_tiles():
     # H and B above the simulator's 4x4 tile: partial tiles and multi-tile loops in every kernel
-    _compare("peephole", "tanh", "float64", T=2, B=5, I=2, H=5, L=1, lengths=np.array([2, 1, 2, 2, 1]), seed=2)
+    _compare("peephole", "tanh", "float64", T=2, B=5, I=2, H=5, L=1, lengths=np.array([2, 1, 2, 2, 1]),
+             seed=2)
 
 
 @pytest.mark.skipif(os.environ.get("NUMBA_ENABLE_CUDASIM") == "1", reason="realistic shapes need a real GPU")
@@ -181,8 +183,8 @@ PTX_CHECK = textwrap.dedent("""
         for mod in (rnn, gru, lstm):
             sigs[mod.__name__ + ".forward"] = (mod.forward_step,
                                                (nt.int64, a3, a2, a1, a2, i1, nt.boolean, a3, a3, a3, a3))
-            sigs[mod.__name__ + ".backward"] = (mod.backward_step, (nt.int64, a2, a2, i1, nt.boolean, a3, a3, a3,
-                                                a3, a2, a2, a3, a3, a3, a3, a3))
+            sigs[mod.__name__ + ".backward"] = (mod.backward_step, (nt.int64, a2, a2, i1, nt.boolean, a3, a3,
+                                                                    a3, a3, a2, a2, a3, a3, a3, a3, a3))
         for name, (kernel, sig) in sigs.items():
             ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=(9, 0))
             if f == nt.float32:

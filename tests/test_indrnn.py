@@ -1,8 +1,10 @@
-"""IndRNN (Li, Li, Cook, Zhu & Gao 2018) beyond the shared oracle suite, which already runs it (tests/oracles.py
-ORACLES) on every backend that implements it against its PyTorch autograd loop and finite differences:
+"""IndRNN (Li, Li, Cook, Zhu & Gao 2018) beyond the shared oracle suite, which already runs it
+(tests/oracles.py ORACLES) on every backend that implements it against its PyTorch autograd loop and finite
+differences:
 
-- outputs, every gradient, dx, dh0 and grad_norms against the autograd loop of its equations, on hypothesis-drawn
-  shapes, explicitly with and without lengths, both nonlinearities, both dtypes, reference and cpu;
+- outputs, every gradient, dx, dh0 and grad_norms against the autograd loop of its equations, on
+  hypothesis-drawn shapes, explicitly with and without lengths, both nonlinearities, both dtypes, reference
+  and cpu;
 - the paper's initialization of the recurrent weights, in [0, 2^(1/T)] for the run's T;
 - the PyTorch eager loop the bench compares with, against the NumPy reference;
 - its place in configs, training on every task, `rnnbench gradnorm`; the cuda backend refuses it (not yet).

@@ -78,15 +78,15 @@ def test_torch_inputs_and_defaults(backend):
                                                  torch.zeros(L, 3, H, dtype=torch.float64)),
                     lengths=torch.as_tensor(case.lengths))
     g = m.backward(out, torch.as_tensor(case.dy))
-    for name, got in [("output", out.output), ("h_n", out.h_n), ("c_n", out.c_n), ("dx", g.dx), ("dh0", g.dh0),
-                      ("dc0", g.dc0)]:
+    for name, got in [("output", out.output), ("h_n", out.h_n), ("c_n", out.c_n), ("dx", g.dx),
+                      ("dh0", g.dh0), ("dc0", g.dc0)]:
         assert rel_err(got, expected[name]) <= 1e-10, name
 
 
 def test_inputs_are_not_modified(backend):
     case = make_case(2, "peephole", "tanh", "float64", 5, 2, I, H, L, with_lengths=True, with_h0=True)
-    arrays = {**case.params, "x": case.x, "h0": case.h0, "c0": case.c0, "lengths": case.lengths, "dy": case.dy,
-              "dh_n": case.dh_n, "dc_n": case.dc_n}
+    arrays = {**case.params, "x": case.x, "h0": case.h0, "c0": case.c0, "lengths": case.lengths,
+              "dy": case.dy, "dh_n": case.dh_n, "dc_n": case.dc_n}
     before = {k: v.copy() for k, v in arrays.items()}
     m = rnnbench.RNN("peephole", input_size=I, hidden_size=H, num_layers=L, backend=backend, dtype="float64")
     m.load_state_dict(case.params)
@@ -100,7 +100,8 @@ def test_inference_forward_gives_the_same_results_and_no_backward(backend, cell)
     require_cell(backend, cell)
     rng = np.random.default_rng(4)
     T, B = 6, 3
-    m = rnnbench.RNN(cell, input_size=I, hidden_size=H, num_layers=L, backend=backend, dtype="float64", seed=2)
+    m = rnnbench.RNN(cell, input_size=I, hidden_size=H, num_layers=L, backend=backend, dtype="float64",
+                     seed=2)
     x = rng.standard_normal((T, B, I))
     lengths = np.array([6, 2, 4])
     train, infer = m.forward(x, lengths=lengths), m.forward(x, lengths=lengths, grad=False)
@@ -145,7 +146,8 @@ def test_load_state_dict_copies():
     assert not np.any(m.state_dict()["weight_ih_l0"] == 5)
 
 
-@pytest.mark.parametrize("backend", ["reference", "cpu"])   # cuda's: in test_oracle_torch's bidirectional tests
+# cuda's shapes: in test_oracle_torch's bidirectional tests
+@pytest.mark.parametrize("backend", ["reference", "cpu"])
 @pytest.mark.parametrize("cell", list(TORCH_MODULES))
 def test_bidirectional_state_dict_and_shapes_are_pytorchs(backend, cell):
     T, B, H = 3, 2, 3             # the simulator is slow: tiny

@@ -1,5 +1,5 @@
-"""The JAX comparator (rnnbench.bench.jax_cells) computes what PyTorch and the NumPy reference compute, and runs
-on the number of CPUs the bench gives it. Skipped where jax is not installed.
+"""The JAX comparator (rnnbench.bench.jax_cells) computes what PyTorch and the NumPy reference compute, and
+runs on the number of CPUs the bench gives it. Skipped where jax is not installed.
 
 Oracles: nn.RNN (tanh), nn.GRU and nn.LSTM loaded with the same state_dict, for outputs, final states, every
 parameter gradient and dx from a fixed dL/d(output); the registered cells PyTorch lacks (the peephole LSTM)
@@ -42,7 +42,8 @@ def _jax(cell, state, x, dy):
     _, h_n, c_n = jax_cells.layer(cell, p, jnp.asarray(x))
     # the inference forward computes the same output (XLA may fuse it differently: rounding apart)
     np.testing.assert_allclose(np.asarray(forward(p, jnp.asarray(x))), np.asarray(y), rtol=1e-13, atol=1e-14)
-    return np.asarray(y), np.asarray(h_n), np.asarray(c_n), {k: np.asarray(v) for k, v in d_p.items()}, np.asarray(dx)
+    return (np.asarray(y), np.asarray(h_n), np.asarray(c_n), {k: np.asarray(v) for k, v in d_p.items()},
+            np.asarray(dx))
 
 
 @pytest.mark.parametrize("cell", list(TORCH))
@@ -101,7 +102,8 @@ def _allowed(tid):
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task") or len(os.sched_getaffinity(0)) < 2,
-                    reason="needs Linux and at least 2 CPUs to tell a confined thread pool from the whole machine")
+                    reason="needs Linux and at least 2 CPUs to tell a confined thread pool from the whole "
+                           "machine")
 def test_jax_computes_on_the_cpus_it_was_started_on():
     # start_cpu(1) ran (the fixture): JAX's pool threads are confined to one CPU, the caller is not
     forward, _ = jax_cells.compiled("gru")

@@ -11,8 +11,8 @@ import pytest
 import torch
 from conftest import BACKENDS, UNLIMITED, require_cell
 from hypothesis import strategies as st
-from oracles import (CELLS, TOLERANCE, TORCH_CELLS, assert_matches, cases, for_random_cases, module_oracle, oracle,
-                     run_rnnbench, torch_module, unrolled_oracle)
+from oracles import (CELLS, TOLERANCE, TORCH_CELLS, assert_matches, cases, for_random_cases, module_oracle,
+                     oracle, run_rnnbench, torch_module, unrolled_oracle)
 
 
 DTYPES = ["float64", "float32"]
@@ -69,8 +69,10 @@ def test_backends_agree_on_the_same_cases(cell, act, size):
         results = {name: run_rnnbench(case, name) for name in names}
         for name, got in results.items():
             assert_matches(got, expected, TOLERANCE[case.dtype], case.dtype, f"{name} vs torch")
-            assert_matches(got, results["reference"], TOLERANCE[case.dtype], case.dtype, f"{name} vs reference")
-    for_random_cases(limits, 4, st.sampled_from(DTYPES).flatmap(lambda dt: cases(limits, cell, act, dt)), check)
+            assert_matches(got, results["reference"], TOLERANCE[case.dtype], case.dtype,
+                           f"{name} vs reference")
+    for_random_cases(limits, 4, st.sampled_from(DTYPES).flatmap(lambda dt: cases(limits, cell, act, dt)),
+                     check)
 
 
 # ---- bidirectional layers (PyTorch's), in the same suite --------------------------------------------
@@ -97,7 +99,8 @@ def test_bidirectional_matches_torch(backend, cell, act, dtype, with_lengths):
     def check(case):
         torch_sd = torch_module(case, getattr(torch, dtype)).state_dict()     # `_reverse` keys
         assert_matches(run_rnnbench(case, backend, torch_sd), oracle(case), TOLERANCE[dtype], dtype,
-                       f"{backend} bidirectional {cell}/{act} {dtype} lengths={with_lengths} shape={case.shape}")
+                       f"{backend} bidirectional {cell}/{act} {dtype} lengths={with_lengths} "
+                       f"shape={case.shape}")
     # the simulator is slow: one case per setting on cuda
     for_random_cases(limits, 1 if backend == "cuda" else 3,
                      cases(limits, cell, act, dtype, with_lengths=with_lengths, bidirectional=True), check)

@@ -1,10 +1,10 @@
 """Completeness of the registries: every registered cell (rnnbench.cells) has every piece a cell needs, and no
 other registry names a cell that is not registered.
 
-The pieces: its NumPy reference (the cell module's step and step_back, declared by the reference backend), its
-Numba CPU kernels and its CUDA kernels (each backend's declared CELLS), its oracle in tests/oracles.py (which
-puts it through the whole oracle suite), its PyTorch and JAX comparators (rnnbench bench) and its colour in the
-report, for every nonlinearity it takes.
+The pieces: its NumPy reference (the cell module's step and step_back, declared by the reference backend),
+its Numba CPU kernels and its CUDA kernels (each backend's declared CELLS), its oracle in tests/oracles.py
+(which puts it through the whole oracle suite), its PyTorch and JAX comparators (rnnbench bench) and its
+colour in the report, for every nonlinearity it takes.
 """
 import importlib.util
 
@@ -59,7 +59,8 @@ def test_no_registry_names_an_unregistered_cell():
     registered = set(CELLS)
     named = {"the cpu backend": set(cpu.CELLS), "tests/oracles.py": set(ORACLES),
              "the cuda backend": _cuda_cells(), "CUDA_NOT_YET": CUDA_NOT_YET,
-             "the torch comparator": _comparator_cells("torch"), "the jax comparator": _comparator_cells("jax")}
+             "the torch comparator": _comparator_cells("torch"),
+             "the jax comparator": _comparator_cells("jax")}
     for name in BACKENDS:
         if name != "cuda":
             named[f"the {name} backend"] = set(implemented_cells(name))

@@ -1,4 +1,5 @@
-"""FLOP count of one recurrent layer over a whole sequence, the numerator of every GFLOP/s in `rnnbench bench`.
+"""FLOP count of one recurrent layer over a whole sequence, the numerator of every GFLOP/s in `rnnbench
+bench`.
 
 Only the matrix products are counted (a multiply-add is 2 FLOP); the elementwise gate math is O(T*B*G*H),
 a factor ~H smaller, and is left out, as cuDNN and haste count it. With G gates (rnn 1, gru 3, lstm and

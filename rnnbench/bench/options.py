@@ -1,4 +1,5 @@
-"""Parse and check bench settings (shapes, names, counts) before anything is timed; bad input is an InputError."""
+"""Parse and check bench settings (shapes, names, counts) before anything is timed; bad input is an
+InputError."""
 from rnnbench.backend import BACKENDS, check_implements, get_backend, implemented_cells
 from rnnbench.bench.flops import PASSES
 from rnnbench.cells import CELLS, get_cell
@@ -10,7 +11,8 @@ from rnnbench.network import DTYPES
 DEFAULT_SHAPES = ((1000, 64, 2, 128), (200, 128, 10, 128), (100, 64, 128, 512), (100, 1, 2, 128))
 # --quick: the same regimes, shorter sequences
 QUICK_SHAPES = ((100, 64, 2, 128), (50, 128, 10, 128), (20, 64, 128, 512), (50, 1, 2, 128))
-# (T, B, H) of the train-step pass: issue 14's adding model (the input size is the task's, 2); --quick: T = 100
+# (T, B, H) of the train-step pass: issue 14's adding model (the input size is the task's, 2);
+# --quick: T = 100
 TRAIN_SHAPE = (400, 50, 128)
 QUICK_TRAIN_SHAPE = (100, 50, 128)
 

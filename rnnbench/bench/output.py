@@ -1,4 +1,5 @@
-"""Bench output: the table printed to the terminal, and bench.csv (the rows) plus bench.json ({"meta", "rows"})."""
+"""Bench output: the table printed to the terminal, and bench.csv (the rows) plus bench.json
+({"meta", "rows"})."""
 import csv
 import json
 import math
@@ -61,7 +62,8 @@ def _clean(value):
 
 
 def write_results(rows, meta, out_dir):
-    """Write out_dir/bench.csv and out_dir/bench.json, each atomically (rnnbench.files); returns their paths."""
+    """Write out_dir/bench.csv and out_dir/bench.json, each atomically (rnnbench.files); returns their
+    paths."""
     check_dir(out_dir, "--out")
     os.makedirs(out_dir, exist_ok=True)
     csv_path, json_path = os.path.join(out_dir, "bench.csv"), os.path.join(out_dir, "bench.json")

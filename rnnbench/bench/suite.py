@@ -72,11 +72,12 @@ def run_bench(cells=None, shapes=DEFAULT_SHAPES, backends=("cpu",), against="tor
               progress=None):
     """Time each backend and each comparator; returns (rows, meta) as bench.json holds them.
 
-    cells: names, each run with its default nonlinearity (None: every cell all `backends` implement); shapes: (T, B, I, H) tuples for the layer passes; backends: rnnbench
-    backend names; against: "none", or comparator names ("torch,jax" or a sequence): JAX is skipped with a
-    note where it is not installed; passes: among forward, forward+backward, train-step; train_shape:
-    (T, B, H) of the train-step pass; threads: for Numba, BLAS/OpenMP, PyTorch and JAX; repeats: timed calls
-    per workload (median reported) after `warmup` untimed ones; progress: None or callable(str) for status lines.
+    cells: names, each run with its default nonlinearity (None: every cell all `backends` implement);
+    shapes: (T, B, I, H) tuples for the layer passes; backends: rnnbench backend names; against: "none", or
+    comparator names ("torch,jax" or a sequence): JAX is skipped with a note where it is not installed;
+    passes: among forward, forward+backward, train-step; train_shape: (T, B, H) of the train-step pass;
+    threads: for Numba, BLAS/OpenMP, PyTorch and JAX; repeats: timed calls per workload (median reported)
+    after `warmup` untimed ones; progress: None or callable(str) for status lines.
     """
     backends, passes = tuple(backends), tuple(passes)
     cells = default_cells(backends) if cells is None else tuple(cells)

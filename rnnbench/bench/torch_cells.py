@@ -10,8 +10,9 @@ written from them, with PyTorch's LSTM parameter layout plus the diagonal peepho
 
 with weight_peephole_l0 (3, H) holding the rows (p_i, p_f, p_o).
 
-LAYERS is this comparator's registry: cell -> a layer class taking (input_size, hidden_size, dtype=), computing
-the cell with its default nonlinearity; tests/test_registry.py checks it covers every registered cell.
+LAYERS is this comparator's registry: cell -> a layer class taking (input_size, hidden_size, dtype=),
+computing the cell with its default nonlinearity; tests/test_registry.py checks it covers every registered
+cell.
 """
 import torch
 from torch import nn

@@ -40,6 +40,7 @@ def check_nonlinearity(spec, nonlinearity, what="nonlinearity"):
 
 
 def arm_colours():
-    """The report's colour per arm label: the cell's name for its default nonlinearity, else `<name>-<act>`."""
+    """The report's colour per arm label: the cell's name for its default nonlinearity, else
+    `<name>-<act>`."""
     return {name if act == spec.nonlinearities[0] else f"{name}-{act}": colour
             for name, spec in CELLS.items() for act, colour in spec.colours.items()}

@@ -74,7 +74,8 @@ def run(args):
             print(f"{config['cell']:>9}: diverged at step {result.diverged_at}", file=sys.stderr)
         top = config["layers"] - 1
         for step in sorted({r["step"] for r in result.gradnorms}):
-            curve = np.array([r["h_norm"] for r in result.gradnorms if r["step"] == step and r["layer"] == top])
+            curve = np.array([r["h_norm"] for r in result.gradnorms
+                              if r["step"] == step and r["layer"] == top])
             alive = np.log10(curve[curve > 0])
             slope = (alive[-1] - alive[0]) / (len(alive) - 1) if len(alive) > 1 else np.nan
             print(f"{config['cell']:>9} {step:>6} {curve[0]:>11.4g} {curve[-1]:>11.4g} "

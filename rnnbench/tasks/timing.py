@@ -17,7 +17,8 @@ from rnnbench.tasks.base import Batch, SolveCriterion, Task
 class Timing(Task):
     input_size = 1
     output_size = 1
-    solve_criterion = SolveCriterion("accuracy", ">=", 0.95, "delay measured to the step in >= 95% of test sequences")
+    solve_criterion = SolveCriterion("accuracy", ">=", 0.95,
+                                     "delay measured to the step in >= 95% of test sequences")
     min_seq_len = 4
 
     @classmethod

@@ -19,7 +19,8 @@ KERNELS = {
     "indrnn": "indrnn",
 }
 CELLS = tuple(KERNELS)
-_MODULES = {cell: importlib.import_module(f"rnnbench.kernels.cpu.{module}") for cell, module in KERNELS.items()}
+_MODULES = {cell: importlib.import_module(f"rnnbench.kernels.cpu.{module}")
+            for cell, module in KERNELS.items()}
 DEVICE_ARRAYS = False
 
 

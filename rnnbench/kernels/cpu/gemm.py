@@ -103,9 +103,10 @@ def _tile_intrinsic(rows, splits, vectors=PANEL_VECTORS):
             lanes = VECTOR_BYTES // itemsize
             nr = lanes * vectors
             vty = ir.VectorType(context.get_value_type(ty[0].dtype), lanes)
-            # llvm.fma is always fused (a slow libm call where the target lacks FMA); fmuladd fuses where it can
-            fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vty, [vty] * 3),
-                                                 f"llvm.{'fma' if HAS_FMA else 'fmuladd'}.v{lanes}f{8 * itemsize}")
+            # llvm.fma is always fused (a slow libm call where the target lacks FMA); fmuladd fuses where it
+            # can
+            fma_name = f"llvm.{'fma' if HAS_FMA else 'fmuladd'}.v{lanes}f{8 * itemsize}"
+            fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vty, [vty] * 3), fma_name)
             intp = context.get_value_type(types.intp)
             const = lambda v: ir.Constant(intp, v)  # noqa: E731
             ar_v = context.cast(builder, ar_v, ty[1], types.intp)
@@ -131,12 +132,12 @@ def _tile_intrinsic(rows, splits, vectors=PANEL_VECTORS):
 
             def step(k, acc):
                 row = builder.gep(panel, [builder.mul(k, const(nr))])
-                ws = [builder.load(builder.bitcast(builder.gep(row, [const(lanes * v)]), vty.as_pointer()), align=1)
-                      for v in range(vectors)]
+                ws = [builder.load(builder.bitcast(builder.gep(row, [const(lanes * v)]), vty.as_pointer()),
+                                   align=1) for v in range(vectors)]
                 for r in range(rows):
                     s = builder.load(builder.gep(a_rows[r], [k]))
-                    s = builder.shuffle_vector(builder.insert_element(zero, s, ir.Constant(ir.IntType(32), 0)),
-                                               zero, splat)
+                    s = builder.insert_element(zero, s, ir.Constant(ir.IntType(32), 0))
+                    s = builder.shuffle_vector(s, zero, splat)
                     for v in range(vectors):
                         builder.store(builder.call(fma, [s, ws[v], builder.load(acc[r * vectors + v])]),
                                       acc[r * vectors + v])

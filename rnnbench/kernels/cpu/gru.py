@@ -20,7 +20,8 @@ def gru_forward(lo, hi, x, w, nx, nh, bias, b_hn, h0, lengths, out, h, gates, hp
     # x: (T, B, I); w = pack_weights(p): one product of z_t = [x_t | h_{t-1}] gives, at column offsets
     # 0 | nx | nh, a_rz = W_ir,z x + W_hr,z h, W_in x and W_hn h; bias: (3H,) b_ih + b_hh for
     # r, z and b_in for n; b_hn: (H,); h0: (B, H); lengths: (B,)
-    # written for rows lo:hi: out (T, B, H), h (B, H) final state; gates (Ts, B, 3H) r, z, n and hpn (Ts, B, H)
+    # written for rows lo:hi: out (T, B, H), h (B, H) final state; gates (Ts, B, 3H) r, z, n and hpn (Ts, B,
+    # H)
     # W_hn h + b_hn, with Ts = T (kept for the backward) or 1 (inference: overwritten every step)
     T, _, I = x.shape
     H = h0.shape[1]
@@ -142,6 +143,7 @@ def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
     dxn = np.empty_like(out)
     h_rn = np.empty((T, B))
     dx = np.empty((T, B, p["weight_ih"].shape[1]), out.dtype)
-    run_blocks(gru_backward, B, w_hh=pack(p["weight_hh"]), w_ih=pack(p["weight_ih"]), h0=h0, out=out, gates=gates,
-               hpn=hpn, lengths=lengths, d_out=d_out, dh=dh, dhp=dhp, dxn=dxn, dx=dx, h_rn=h_rn)
-    return LayerGrads(weight_grads(p, x, h0, out, dhp, dxn), dx, dh, None, norms(h_rn).astype(out.dtype), None)
+    run_blocks(gru_backward, B, w_hh=pack(p["weight_hh"]), w_ih=pack(p["weight_ih"]), h0=h0, out=out,
+               gates=gates, hpn=hpn, lengths=lengths, d_out=d_out, dh=dh, dhp=dhp, dxn=dxn, dx=dx, h_rn=h_rn)
+    return LayerGrads(weight_grads(p, x, h0, out, dhp, dxn), dx, dh, None, norms(h_rn).astype(out.dtype),
+                      None)

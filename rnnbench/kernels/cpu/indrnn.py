@@ -10,8 +10,8 @@ import numpy as np
 from numba import njit
 
 from rnnbench.backend import LayerGrads
-from rnnbench.kernels.cpu._common import (KERNEL, MIN_BLOCK_MACS, KernelForward, norms, row_norm, run_blocks, tanh,
-                                          transposed_products)
+from rnnbench.kernels.cpu._common import (KERNEL, MIN_BLOCK_MACS, KernelForward, norms, row_norm, run_blocks,
+                                          tanh, transposed_products)
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, width
 
 
@@ -104,8 +104,8 @@ def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
     dx = np.empty((T, B, I), out.dtype)
     h_rn = np.empty((T, B))
     dw_hh = np.empty((B, H))
-    run_blocks(indrnn_backward, B, w=pack(p["weight_ih"]), w_hh=p["weight_hh"], h0=h0, out=out, lengths=lengths,
-               relu=relu, d_out=d_out, dh=dh, dpre=dpre, dx=dx, h_rn=h_rn, dw_hh=dw_hh)
+    run_blocks(indrnn_backward, B, w=pack(p["weight_ih"]), w_hh=p["weight_hh"], h0=h0, out=out,
+               lengths=lengths, relu=relu, d_out=d_out, dh=dh, dpre=dpre, dx=dx, h_rn=h_rn, dw_hh=dw_hh)
     z = np.empty((T * B, 1 + I), x.dtype)        # [1 | x_t]
     z[:, 0] = 1
     z[:, 1:] = x.reshape(T * B, I)

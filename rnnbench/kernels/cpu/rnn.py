@@ -91,6 +91,6 @@ def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
     dx = np.empty((T, B, p["weight_ih"].shape[1]), out.dtype)
     h_rn = np.empty((T, B))
     w, xo = pack_backward(p)
-    run_blocks(rnn_backward, B, w=w, xo=xo, out=out, lengths=lengths, relu=relu, d_out=d_out, dh=dh, dpre=dpre,
-               dx=dx, h_rn=h_rn)
+    run_blocks(rnn_backward, B, w=w, xo=xo, out=out, lengths=lengths, relu=relu, d_out=d_out, dh=dh,
+               dpre=dpre, dx=dx, h_rn=h_rn)
     return LayerGrads(weight_grads(p, x, h0, out, dpre), dx, dh, None, norms(h_rn).astype(out.dtype), None)
