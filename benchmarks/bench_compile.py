@@ -42,7 +42,7 @@ class _Startup:
     cache_dir = None          # asv may call teardown for a skipped (NotImplementedError) point
 
     def setup(self, cell, backend):
-        common.require_backend(backend)
+        common.require_backend(backend, cell)
         self.cache_dir = tempfile.mkdtemp(prefix="rnnbench-asv-numba-")
 
     def teardown(self, cell, backend):

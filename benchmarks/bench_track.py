@@ -33,7 +33,7 @@ class ShortRunLoss:
     timeout = 600
 
     def setup(self, task, cell, backend):
-        common.require_backend(backend)
+        common.require_backend(backend, cell)
 
     def track_test_loss(self, task, cell, backend):
         from rnnbench.train import train

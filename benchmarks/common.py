@@ -11,14 +11,14 @@ import os
 import re
 
 from rnnbench import InputError
-from rnnbench.backend import get_backend
+from rnnbench.backend import get_backend, implemented_cells
 from rnnbench.bench import training
 from rnnbench.bench.workloads import RnnbenchWorkload, TorchWorkload, make_data
 from rnnbench.cells import CELLS as _CELL_SPECS
 
 SEED = 0
 DTYPE = "float32"                  # the project's default; float64 is for gradient checks, not speed
-CELLS = list(_CELL_SPECS)          # rnn, gru, lstm, peephole
+CELLS = list(_CELL_SPECS)          # every registered cell; a backend that lacks one skips its points
 BACKENDS = ["cpu", "cuda"]
 SHAPES = ["T50-B16-I16-H64", "T100-B32-I32-H128", "T200-B64-I64-H256"]
 LONG_SHAPES = ["T1000-B16-I16-H64", "T4000-B16-I16-H64"]   # peak memory grows with T: the BPTT cache
@@ -35,8 +35,9 @@ def dims(shape):
     return tuple(int(v) for v in m.groups())
 
 
-def require_backend(name):
-    """Raise NotImplementedError (asv's 'skip') unless backend `name` can run real kernels here."""
+def require_backend(name, cell=None):
+    """Raise NotImplementedError (asv's 'skip') unless backend `name` can run real kernels here (of
+    `cell`)."""
     if name == "cuda" and os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
         # the simulator runs kernels in Python: correct, but its timings mean nothing
         raise NotImplementedError("cuda backend runs under NUMBA_ENABLE_CUDASIM; not benchmarked")
@@ -44,6 +45,8 @@ def require_backend(name):
         get_backend(name)
     except (ImportError, InputError) as e:
         raise NotImplementedError(f"backend {name!r} unavailable here: {e}") from e
+    if cell is not None and cell not in implemented_cells(name):
+        raise NotImplementedError(f"backend {name!r} does not implement the {cell} cell")
 
 
 def warm(cell, backend):
@@ -57,7 +60,7 @@ def warm(cell, backend):
 
 def workload(cell, backend, shape):
     """One rnnbench layer (rnn = tanh) on seeded data, JIT warmed; skipped if the backend is absent."""
-    require_backend(backend)
+    require_backend(backend, cell)
     warm(cell, backend)
     return RnnbenchWorkload(cell, backend, *make_data(*dims(shape), DTYPE, SEED), seed=SEED)
 
@@ -84,7 +87,7 @@ def _torch(device):
 def train_step(task, cell, backend, seq_len):
     """One training step of train_config's model on a batch drawn once (bench.training); skipped without the
     backend."""
-    require_backend(backend)
+    require_backend(backend, cell)
     return training.RnnbenchTrainStep(train_config(task, cell, backend, seq_len))
 
 

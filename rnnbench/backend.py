@@ -2,19 +2,29 @@
 
 A backend is a module with two functions over one layer and a whole sequence:
 
-    forward_layer(cell, act, p, x, h0, c0, lengths, keep=True) -> LayerForward
-        cell: CellSpec; act: "tanh" | "relu" (rnn only); p: dict of this layer's parameters keyed without
-        the `_l{k}` suffix (weight_ih (G*H, I), weight_hh (G*H, H), bias_ih, bias_hh (G*H,), and for
-        peephole weight_peephole (3, H)); x: (T, B, I) C-contiguous; h0, c0: (B, H) (c0 None without a
-        cell state); lengths: (B,) int64, every entry in 1..T. Past its length a sequence's state stops
-        changing and its output is zero. keep=False: no backward will follow (inference), so the backend
-        may skip storing what only the backward needs.
-    backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn) -> LayerGrads
+    forward_layer(cell, act, p, x, h0, c0, lengths, keep=True, device_arrays=False) -> LayerForward
+        cell: CellSpec; act: one of cell.nonlinearities; p: dict of this layer's parameters keyed without
+        the `_l{k}` suffix, shapes cell.param_shapes(I, H): weight_ih (G*H, I), weight_hh (G*H, H) or (G*H,)
+        for a vector recurrent weight, bias_ih, bias_hh (G*H,), weight_peephole (3, H) with peepholes;
+        x: (T, B, I) C-contiguous; h0, c0: (B, H) (c0 None without a cell state); lengths: (B,) int64,
+        every entry in 1..T. Past its length a sequence's state stops changing and its output is zero.
+        keep=False: no backward will follow (inference), so the backend may skip storing what only the
+        backward needs.
+    backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn, device_arrays=False) -> LayerGrads
         fwd: the LayerForward above; d_out: (T, B, H); d_hn, d_cn: (B, H) (d_cn None without a cell state).
 
-All arrays share the model's dtype (float32 or float64). A backend may keep anything in `fwd.cache`.
-A backend with its own device memory (cuda) sets DEVICE_ARRAYS = True, takes `device_arrays=True` on both
-functions (results stay device arrays, inputs may be device arrays) and provides stack(arrays) and to_host(a).
+and, beside them:
+
+    CELLS           the registered cells it implements (names); RNN refuses the others
+    DEVICE_ARRAYS   whether it keeps arrays in memory of its own (a GPU's): with device_arrays=True its
+                    results stay there and its inputs may be there; without, both are host (numpy) arrays
+    stack(arrays)   its arrays of one shape -> one array with a new leading axis (np.stack on the host)
+    to_host(a)      its array (or None) -> a numpy array (identity on the host)
+
+so rnnbench.network runs every backend the same way: layers called with device_arrays=True hand data to each
+other where it lives, and stack/to_host gather the results. All arrays share the model's dtype (float32 or
+float64). A backend may keep anything in `fwd.cache`. The host backends (reference, cpu) take stack and
+to_host from here.
 """
 import importlib
 from typing import Any, NamedTuple, Optional
@@ -22,6 +32,16 @@ from typing import Any, NamedTuple, Optional
 import numpy as np
 
 from rnnbench.errors import InputError
+
+
+def stack(arrays):
+    """Host arrays of one shape -> one array with a new leading axis."""
+    return np.stack(arrays)
+
+
+def to_host(a):
+    """A host array is already on the host."""
+    return a
 
 
 class LayerForward(NamedTuple):
@@ -40,11 +60,17 @@ class LayerGrads(NamedTuple):
     c_norms: Optional[np.ndarray]  # (T,) ||dL/dc_t||_F or None
 
 
+# the registered backends: name -> module; each module declares the cells it implements as CELLS
 BACKENDS = {
     "reference": "rnnbench.cells.reference",
     "cpu": "rnnbench.kernels.cpu",
     "cuda": "rnnbench.kernels.cuda",
 }
+
+# rnnbench/kernels/cuda is being rewritten on another branch, so its module does not declare CELLS yet: its
+# cells are declared here until it does. Lead: move this tuple into rnnbench/kernels/cuda/__init__.py as
+# CELLS (adding "indrnn" with its kernel), then delete it and its use in implemented_cells.
+CUDA_CELLS_UNTIL_ITS_MODULE_DECLARES_THEM = ("rnn", "gru", "lstm", "peephole")
 
 
 def get_backend(name):
@@ -56,3 +82,18 @@ def get_backend(name):
     if check is not None:
         check()
     return module
+
+
+def implemented_cells(name):
+    """The cells backend `name` declares (imports its module, without checking for a device)."""
+    module = importlib.import_module(BACKENDS[name])
+    if name == "cuda" and not hasattr(module, "CELLS"):
+        return CUDA_CELLS_UNTIL_ITS_MODULE_DECLARES_THEM
+    return tuple(module.CELLS)
+
+
+def check_implements(name, cell):
+    """InputError unless backend `name` implements `cell` (a registered cell's name)."""
+    if cell not in implemented_cells(name):
+        raise InputError(f"the {name} backend does not implement the {cell} cell; it has "
+                         f"{', '.join(implemented_cells(name))}")

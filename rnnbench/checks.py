@@ -1,4 +1,5 @@
-"""Checks of the Python API's arguments, shared by RNN and Model: each bad one raises InputError, one sentence.
+"""Checks of the Python API's arguments, shared by RNN and Model: each bad one raises InputError, one
+sentence.
 
 Arrays (numpy, anything np.asarray takes, torch tensors) are cast to the model's dtype first and checked
 finite after the cast, so a value that overflows float32 is refused like an Inf.
@@ -8,6 +9,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from rnnbench.errors import InputError
+from rnnbench.tensors import is_tensor, to_numpy
 
 DTYPES = ("float32", "float64")
 
@@ -39,10 +41,9 @@ def check_dtype(dtype):
 
 def as_numpy(name, value):
     """An array-like or torch tensor as a numpy array (no copy where none is needed)."""
-    if hasattr(value, "detach"):        # a torch tensor
-        value = value.detach().cpu()
+    if is_tensor(value):
         try:
-            return value.numpy()
+            return to_numpy(value)
         except TypeError:               # bfloat16 and other dtypes numpy has no type for
             raise InputError(f"{name} is a {value.dtype} tensor, which numpy cannot hold; "
                              f"convert it with .float() first") from None
@@ -69,7 +70,8 @@ def check_keys(state_dict, shapes, what):
 
 
 def check_param(state_dict, key, shape, dtype):
-    """state_dict[key] as a new C-contiguous array of dtype, checked: real, of `shape`, finite after the cast."""
+    """state_dict[key] as a new C-contiguous array of dtype, checked: real, of `shape`, finite after the
+    cast."""
     name = f"state_dict[{key!r}]"
     value = as_numpy(name, state_dict[key])
     check_real(name, value)
@@ -87,7 +89,8 @@ def check_real(name, a):
 
 
 def cast_finite(name, a, dtype, copy=False):
-    """a (real) as a C-contiguous array of dtype, refused when it holds NaN/Inf or values beyond dtype's range."""
+    """a (real) as a C-contiguous array of dtype, refused when it holds NaN/Inf or values beyond dtype's
+    range."""
     with np.errstate(over="ignore"):                  # overflow of the cast is reported below, not warned
         out = np.array(a, dtype=dtype, order="C", copy=True) if copy else np.ascontiguousarray(a, dtype=dtype)
     if not np.isfinite(out).all():

@@ -9,22 +9,28 @@ are None, and giving one explicitly is an error rather than silently ignored.
 """
 import math
 
+from rnnbench import backend, cells, checks, init, optim, tasks
 from rnnbench.errors import InputError
+from rnnbench.tasks.adding import Adding
+from rnnbench.tasks.series import SERIES as _SERIES
 
-TASKS = ("adding", "copy", "timing", "forecasting")
-CELLS = ("rnn", "gru", "lstm", "peephole")
-OPTIMIZERS = ("sgd", "rmsprop", "adam")
-CLIP_MODES = ("norm", "value", "none")
-INITS = ("uniform", "orthogonal", "identity")
-BACKENDS = ("reference", "cpu", "cuda")
-ADDING_VARIANTS = ("arjovsky", "hochreiter")
-SERIES = ("mackey_glass", "narma10", "sunspots")
+# every list of names derives from its registry
+TASKS = tuple(tasks.TASKS)
+CELLS = tuple(cells.CELLS)
+NONLINEARITIES = cells.NONLINEARITIES
+OPTIMIZERS = tuple(optim.OPTIMIZERS)
+CLIP_MODES = optim.CLIP_MODES
+INITS = init.INITS
+BACKENDS = tuple(backend.BACKENDS)
+DTYPES = checks.DTYPES
+ADDING_VARIANTS = Adding.VARIANTS
+SERIES = tuple(_SERIES)
 
 DEFAULTS = {
     "task": "adding",
     "seq_len": 100,
     "cell": "lstm",
-    "nonlinearity": "tanh",
+    "nonlinearity": None,           # None: the cell's default (CellSpec.nonlinearities[0]: tanh, or relu)
     "hidden": 128,
     "layers": 1,
     "batch": 50,
@@ -35,7 +41,8 @@ DEFAULTS = {
     "clip": 1.0,
     "clip_mode": "norm",
     "init": "uniform",
-    "forget_bias": 1.0,        # lstm/peephole only: b_ih_f = forget_bias, b_hh_f = 0
+    # cells with a forget gate (lstm, peephole) only: b_ih_f = forget_bias, b_hh_f = 0
+    "forget_bias": 1.0,
     "seed": 0,
     "backend": "cpu",
     "dtype": "float32",
@@ -43,8 +50,8 @@ DEFAULTS = {
     "gradnorm_every": 1000,
     "test_size": 1000,
     "checkpoint_every": 1000,
-    "divergence_factor": 1e6,       # a loss above this many times the task's baseline ends the run as diverged
-    "stop_when_solved": False,      # stop once the task's solve criterion holds at solve_patience evaluations in a row
+    "divergence_factor": 1e6,       # a loss above this many times the task's baseline: the run diverged
+    "stop_when_solved": False,      # stop once the task's solve criterion holds at solve_patience evaluations
     "solve_patience": 3,            # stop_when_solved only
     "adding_variant": "arjovsky",   # task adding only
     "series": "mackey_glass",       # task forecasting only
@@ -54,20 +61,21 @@ DEFAULTS = {
 # which keys apply only under a condition; otherwise they are None in the normalized config
 _CONDITIONAL = {
     "momentum": lambda c: c["optimizer"] == "sgd",
-    "forget_bias": lambda c: c["cell"] in ("lstm", "peephole"),
+    "forget_bias": lambda c: cells.CELLS[c["cell"]].forget_gate is not None,
     "stop_when_solved": lambda c: _solvable(c["task"]),
-    "solve_patience": lambda c: c["stop_when_solved"] is True,     # after stop_when_solved: it reads its value
+    # after stop_when_solved: it reads its value
+    "solve_patience": lambda c: c["stop_when_solved"] is True,
     "adding_variant": lambda c: c["task"] == "adding",
     "series": lambda c: c["task"] == "forecasting",
     "horizon": lambda c: c["task"] == "forecasting",
 }
 
-_WHY_NOT = {"stop_when_solved": "task {task} has no solve criterion", "solve_patience": "stop_when_solved is off"}
+_WHY_NOT = {"stop_when_solved": "task {task} has no solve criterion",
+            "solve_patience": "stop_when_solved is off"}
 
 
 def _solvable(task):
-    from rnnbench.tasks import solve_criterion
-    return solve_criterion(task) is not None
+    return tasks.solve_criterion(task) is not None
 
 
 def _bool(key, value):
@@ -108,7 +116,7 @@ _CHECKS = {
     "task": lambda k, v: _choice(k, v, TASKS),
     "seq_len": lambda k, v: _int(k, v, 1),
     "cell": lambda k, v: _choice(k, v, CELLS),
-    "nonlinearity": lambda k, v: _choice(k, v, ("tanh", "relu")),
+    "nonlinearity": lambda k, v: None if v is None else _choice(k, v, NONLINEARITIES),
     "hidden": lambda k, v: _int(k, v, 1),
     "layers": lambda k, v: _int(k, v, 1),
     "batch": lambda k, v: _int(k, v, 1),
@@ -122,7 +130,7 @@ _CHECKS = {
     "forget_bias": lambda k, v: _float(k, v),
     "seed": lambda k, v: _int(k, v, 0),
     "backend": lambda k, v: _choice(k, v, BACKENDS),
-    "dtype": lambda k, v: _choice(k, v, ("float32", "float64")),
+    "dtype": lambda k, v: _choice(k, v, DTYPES),
     "eval_every": lambda k, v: _int(k, v, 1),
     "gradnorm_every": lambda k, v: _int(k, v, 1),
     "test_size": lambda k, v: _int(k, v, 1),
@@ -136,10 +144,6 @@ _CHECKS = {
 }
 assert set(_CHECKS) == set(DEFAULTS)
 
-# smallest seq_len each task's definition allows
-_MIN_SEQ_LEN = {"adding": 2, "copy": 1, "timing": 4, "forecasting": 1}
-
-
 def normalize(raw):
     """Fill defaults, check every key, canonicalize; InputError naming the first bad key."""
     if not isinstance(raw, dict):
@@ -151,6 +155,8 @@ def normalize(raw):
     for key, default in DEFAULTS.items():
         value = raw.get(key, default)
         cfg[key] = value if value is None and key in _CONDITIONAL else _CHECKS[key](key, value)
+    spec = cells.CELLS[cfg["cell"]]
+    cfg["nonlinearity"] = cells.check_nonlinearity(spec, cfg["nonlinearity"], "config key 'nonlinearity':")
     for key, applies in _CONDITIONAL.items():
         if not applies(cfg):
             if raw.get(key) is not None and raw[key] != DEFAULTS[key]:
@@ -161,13 +167,13 @@ def normalize(raw):
             raise InputError(f"config key {key!r} must be set for this run")
     if cfg["clip_mode"] == "none" or not cfg["clip"]:
         cfg["clip_mode"], cfg["clip"] = "none", None
-    if cfg["nonlinearity"] != "tanh" and cfg["cell"] != "rnn":
-        raise InputError(f"config key 'nonlinearity': {cfg['nonlinearity']!r} applies to the rnn cell only")
-    if cfg["init"] == "identity" and (cfg["cell"], cfg["nonlinearity"]) != ("rnn", "relu"):
-        raise InputError("config key 'init': identity (IRNN, Le et al. 2015) needs cell rnn with nonlinearity relu")
-    if cfg["seq_len"] < _MIN_SEQ_LEN[cfg["task"]]:
-        raise InputError(f"config key 'seq_len' must be >= {_MIN_SEQ_LEN[cfg['task']]} for task "
-                         f"{cfg['task']}, got {cfg['seq_len']}")
+    why = init.why_not(spec, cfg["nonlinearity"], cfg["init"])
+    if why is not None:
+        raise InputError(f"config key 'init': {why}")
+    min_seq_len = tasks.TASKS[cfg["task"]].min_seq_len
+    if cfg["seq_len"] < min_seq_len:
+        raise InputError(f"config key 'seq_len' must be >= {min_seq_len} for task {cfg['task']}, "
+                         f"got {cfg['seq_len']}")
     if cfg["task"] == "adding" and cfg["adding_variant"] == "hochreiter" and cfg["seq_len"] < 22:
         raise InputError("config key 'seq_len' must be >= 22 for the hochreiter adding variant")
     if cfg["task"] == "forecasting":

@@ -2,10 +2,12 @@
 
     atomic_write("runs/x/status.json", lambda f: f.write(b"..."))     # temp file beside the target
     atomic_write(target, write, tmp_dir=claim_dir)                     # temp file in a claim's own folder
+    atomic_write_text("out/bench.csv", lambda f: csv.writer(f).writerows(rows))     # a text writer (UTF-8)
     write_json(path, obj); read_json(path)
 
 read_json refuses a symbolic link: the store reads only files it wrote itself.
 """
+import io
 import json
 import os
 import uuid
@@ -30,6 +32,18 @@ def atomic_write(path, write, *, tmp_dir=None):
         tmp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def atomic_write_text(path, write, *, tmp_dir=None):
+    """atomic_write with write(text_file): UTF-8, line endings as written (newline="", as csv wants)."""
+    def binary(f):
+        text = io.TextIOWrapper(f, encoding="utf-8", newline="")
+        try:
+            write(text)
+            text.flush()
+        finally:
+            text.detach()       # leave the binary file open for atomic_write's fsync
+    atomic_write(path, binary, tmp_dir=tmp_dir)
 
 
 def fsync_dir(path):

@@ -22,13 +22,14 @@ READOUTS = ("last", "all")
 
 class Model:
     def __init__(self, cell, input_size, hidden_size, output_size, num_layers=1, readout="last",
-                 nonlinearity="tanh", backend="cpu", dtype="float32", seed=0):
+                 nonlinearity=None, backend="cpu", dtype="float32", seed=0):
         if not isinstance(readout, str) or readout not in READOUTS:
             raise InputError(f"unknown readout {readout!r}; expected last or all")
         self.output_size = positive_int("output_size", output_size)
         self.rnn = RNN(cell, input_size, hidden_size, num_layers, nonlinearity, backend, dtype, seed)
         if self.output_size * hidden_size * self.dtype.itemsize >= 2 ** 63:
-            raise InputError(f"output_size {output_size} x hidden_size {hidden_size} is more than an array can hold")
+            raise InputError(f"output_size {output_size} x hidden_size {hidden_size} is more than an array "
+                             f"can hold")
         self.readout = readout
         # nn.Linear's default: weight and bias ~ U(-1/sqrt(H), 1/sqrt(H))
         rng = np.random.default_rng([seed, 1])
@@ -43,7 +44,8 @@ class Model:
     def params(self):
         """name -> the live parameter arrays (state_dict keys), for an optimizer to update in place; as with
         RNN.params, a forward made before this call cannot go to backward."""
-        live = {f"{name}_l{k}": v for k, layer in enumerate(self.rnn.params) for name, v in layer.items()}
+        live = {f"{name}{suffix}": v for suffix, layer in zip(self.rnn.suffixes, self.rnn.params)
+                for name, v in layer.items()}
         live.update(self.head)
         return live
 
@@ -51,7 +53,8 @@ class Model:
         return {k: v.copy() for k, v in self.params().items()}
 
     def load_state_dict(self, state_dict):
-        """Torch tensors or numpy arrays under state_dict()'s keys (copied); nothing changes unless all are good."""
+        """Torch tensors or numpy arrays under state_dict()'s keys (copied); nothing changes unless all are
+        good."""
         check_mapping(state_dict)
         missing = sorted(set(self.head) - set(state_dict))
         if missing:
@@ -68,8 +71,9 @@ class Model:
         return h @ self.head["readout.weight"].T + self.head["readout.bias"], fwd
 
     def backward(self, fwd, dy):
-        """dy: dL/dy, y's shape. Returns (grads keyed like state_dict(), the RNN's Grads), or (None, None) when
-        dL/dh is not finite in the model's dtype (a diverged model: the caller decides what that means)."""
+        """dy: dL/dy, y's shape. Returns (grads keyed like state_dict(), the RNN's Grads), or (None, None)
+        when dL/dh is not finite in the model's dtype (a diverged model: the caller decides what that
+        means)."""
         W = self.head["readout.weight"]
         with np.errstate(over="ignore", invalid="ignore"):
             dy = np.asarray(dy, dtype=self.dtype)

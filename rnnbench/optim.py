@@ -22,9 +22,12 @@ def global_norm(grads):
     return float(np.sqrt(sum(np.dot(g.ravel().astype(np.float64), g.ravel()) for g in grads.values())))
 
 
+CLIP_MODES = ("norm", "value", "none")
+
+
 def clip(grads, mode, max_value, norm=None):
-    """Clip in place. mode "norm": scale all by max_value / (norm + 1e-6) if below 1 (torch's clip_grad_norm_);
-    "value": clamp each entry to [-max_value, max_value]; "none": nothing."""
+    """Clip in place. mode "norm": scale all by max_value / (norm + 1e-6) if below 1 (torch's
+    clip_grad_norm_); "value": clamp each entry to [-max_value, max_value]; "none": nothing."""
     if mode == "norm":
         norm = global_norm(grads) if norm is None else norm
         coef = max_value / (norm + 1e-6)
@@ -124,12 +127,13 @@ class Adam(Optimizer):
 def make_optimizer(name, lr, momentum=None):
     """The optimizer `name` ("sgd", "rmsprop", "adam") with learning rate lr."""
     for key, value in (("lr", lr), ("momentum", momentum or 0.0)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
+        if (isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value)
+                or value < 0):
             raise InputError(f"{key} must be a finite non-negative number, got {value!r}")
-    if name == "sgd":
-        return SGD(lr, momentum or 0.0)
-    if name == "rmsprop":
-        return RMSProp(lr)
-    if name == "adam":
-        return Adam(lr)
-    raise InputError(f"unknown optimizer {name!r}; expected sgd, rmsprop or adam")
+    if not isinstance(name, str) or name not in OPTIMIZERS:
+        raise InputError(f"unknown optimizer {name!r}; expected sgd, rmsprop or adam")
+    return OPTIMIZERS[name](lr, momentum or 0.0)
+
+
+# the optimizers by name: (lr, momentum) -> optimizer; momentum is SGD's only
+OPTIMIZERS = {"sgd": SGD, "rmsprop": lambda lr, momentum: RMSProp(lr), "adam": lambda lr, momentum: Adam(lr)}

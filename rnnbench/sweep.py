@@ -26,6 +26,7 @@ except ImportError:          # Python 3.10
     import tomli as tomllib
 
 from rnnbench import store
+from rnnbench.checks import positive_int
 from rnnbench.claim import stale_seconds
 from rnnbench.errors import InputError
 from rnnbench.pools import DaskPool, LocalPool, RunError
@@ -59,12 +60,12 @@ def _check_meta(path, meta):
         raise InputError(f"{path}: key 'sweep' must be a table with {' and '.join(SWEEP_KEYS)}")
     for key in meta:
         if key not in SWEEP_KEYS:
-            raise InputError(f"{path}: unknown key 'sweep.{key}'; the [sweep] table takes {', '.join(SWEEP_KEYS)} "
-                             "(config keys go above it)")
+            raise InputError(f"{path}: unknown key 'sweep.{key}'; the [sweep] table takes "
+                             f"{', '.join(SWEEP_KEYS)} (config keys go above it)")
     name = meta.get("name", "x")
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise InputError(f"{path}: key 'sweep.name' must be 1 to 100 letters, digits, spaces, '.', '_' or '-' "
-                         f"(starting with a letter or digit), got {name!r}")
+        raise InputError(f"{path}: key 'sweep.name' must be 1 to 100 letters, digits, spaces, '.', '_' or "
+                         f"'-' (starting with a letter or digit), got {name!r}")
     if not isinstance(meta.get("description", ""), str):
         raise InputError(f"{path}: key 'sweep.description' must be a string, got {meta['description']!r}")
 
@@ -127,7 +128,8 @@ class _Progress:
         # label runs by the keys that vary across the sweep
         self.keys = [k for k in (configs[0] if configs else {}) if len({repr(c[k]) for c in configs}) > 1]
         if enabled and skipped:
-            print(f"sweep: {skipped} of {self.total} runs already finished in the store, skipped", file=sys.stderr)
+            print(f"sweep: {skipped} of {self.total} runs already finished in the store, skipped",
+                  file=sys.stderr)
 
     def update(self, config, outcome, run_id, error=None):
         self.finished += 1
@@ -137,7 +139,10 @@ class _Progress:
             return
         elapsed = time.monotonic() - self.start
         left = self.total - self.finished
-        eta = f"ETA {_duration(elapsed / self.ran * left)}" if self.ran and left else f"in {_duration(elapsed)}"
+        if self.ran and left:
+            eta = f"ETA {_duration(elapsed / self.ran * left)}"
+        else:
+            eta = f"in {_duration(elapsed)}"
         label = " ".join(f"{k}={config[k]}" for k in self.keys if config[k] is not None)
         detail = f": {error}" if error else ""
         print(f"[{self.finished}/{self.total}] {outcome:8} {run_id} {label}{detail} | {self.failed} failed | "
@@ -161,8 +166,8 @@ def run_sweep(configs, store_root, *, workers=2, scheduler=None, progress=True):
     """
     from rnnbench.config import normalize
 
-    if scheduler is None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise InputError(f"workers must be a positive integer, got {workers!r}")
+    if scheduler is None:
+        positive_int("workers", workers)
     configs = [normalize(c) for c in configs]
     stale_seconds()                     # a bad RNNBENCH_STALE_S is bad input, not failed runs
     if scheduler is None:
@@ -234,8 +239,8 @@ def failure_hint(summary, store_root):
     where = shlex.quote(str(store_root))
     lines = []
     if summary.get("failed"):
-        lines.append(f"{summary['failed']} runs failed: `rnnbench runs --store {where} --status failed` lists "
-                     f"them with their errors; rerun the same command to retry them")
+        lines.append(f"{summary['failed']} runs failed: `rnnbench runs --store {where} --status failed` "
+                     f"lists them with their errors; rerun the same command to retry them")
     if summary.get("refused"):
         lines.append(f"{summary['refused']} runs refused (named above; `rnnbench runs --store {where}` names "
                      f"them too): their directories in the store are links or files; remove them and rerun")

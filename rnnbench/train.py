@@ -46,7 +46,8 @@ class TrainResult(NamedTuple):
     metrics: list                # dict rows, see rnnbench.train docstring / contracts
     gradnorms: list              # dict rows: step, layer, t, h_norm, c_norm
     config: dict
-    solved_at: Optional[int] = None   # stop_when_solved: first step of the evaluations in a row that stopped it
+    # stop_when_solved: first step of the evaluations in a row that stopped it
+    solved_at: Optional[int] = None
 
 
 def build(config):
@@ -54,8 +55,10 @@ def build(config):
     task = make_task(config)
     init_seq, batch_seq, test_seq = np.random.SeedSequence(config["seed"]).spawn(3)
     model = Model(config["cell"], task.input_size, config["hidden"], task.output_size, config["layers"],
-                  task.readout, config["nonlinearity"], config["backend"], config["dtype"], seed=config["seed"])
-    initialize(model.rnn, config["init"], config["forget_bias"], np.random.default_rng(init_seq))
+                  task.readout, config["nonlinearity"], config["backend"], config["dtype"],
+                  seed=config["seed"])
+    initialize(model.rnn, config["init"], config["forget_bias"], np.random.default_rng(init_seq),
+               seq_len=config["seq_len"])
     optimizer = make_optimizer(config["optimizer"], config["lr"], config["momentum"])
     if config["backend"] == "cuda":     # parameters, gradients and optimizer state stay on the GPU
         from rnnbench.kernels.cuda.training import on_device

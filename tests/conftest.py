@@ -47,7 +47,8 @@ def _cuda_usable():
 
 BACKENDS = {"reference": UNLIMITED, "cpu": UNLIMITED}
 if _cuda_usable():
-    # the simulator is slow: the torch oracles check its numbers, finite differences add nothing backend-specific
+    # the simulator is slow: the torch oracles check its numbers, finite differences add nothing
+    # backend-specific
     BACKENDS["cuda"] = Limits(T=4, B=2, I=3, H=4, examples=3, finite_differences=False)
 
 
@@ -55,3 +56,16 @@ if _cuda_usable():
 def backend(request):
     """Name of the backend under test; BACKENDS[backend] are its limits."""
     return request.param
+
+
+def implements(backend, cell):
+    """Whether `backend` implements `cell` (its declared cells; tests/test_registry.py says which it
+    lacks)."""
+    from rnnbench.backend import implemented_cells
+    return cell in implemented_cells(backend)
+
+
+def require_cell(backend, cell):
+    """Skip the calling test where `backend` does not implement `cell`."""
+    if not implements(backend, cell):
+        pytest.skip(f"the {backend} backend does not implement the {cell} cell")

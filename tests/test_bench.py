@@ -1,4 +1,5 @@
-"""`rnnbench bench`: output structure and arithmetic, bad input, and the PyTorch peephole comparator as an oracle.
+"""`rnnbench bench`: output structure and arithmetic, bad input, and the PyTorch peephole comparator as an
+oracle.
 
 No timing is asserted: only that the numbers reported are consistent with their definitions, and that
 the comparators compute what rnnbench computes.
@@ -21,16 +22,19 @@ from rnnbench.network import RNN
 from rnnbench.report import build_from_frames
 
 HAS_JAX = importlib.util.find_spec("jax") is not None
-META_KEYS = {"cpu", "cores", "threads", "python", "numpy", "numba", "torch", "jax", "dtype", "date", "sgemm_gflops",
-             "njit_dot_gflops", "packed_gemm_gflops", "isa", "vector_bits", "cpu_name", "against", "passes"}
+META_KEYS = {"cpu", "cores", "threads", "python", "numpy", "numba", "torch", "jax", "dtype", "date",
+             "sgemm_gflops", "njit_dot_gflops", "packed_gemm_gflops", "isa", "vector_bits", "cpu_name",
+             "against", "passes"}
 ROW_KEYS = {"cell", "backend", "against", "T", "B", "I", "H", "dtype", "threads", "pass", "time_s", "gflops",
-            "repeats", "flop", "max_rel_diff", "max_rel_diff_with", "torch_time_s", "torch_ratio", "jax_time_s",
-            "jax_ratio"}
+            "repeats", "flop", "max_rel_diff", "max_rel_diff_with", "torch_time_s", "torch_ratio",
+            "jax_time_s", "jax_ratio"}
 # matrix-product FLOP of one layer on (T, B, I) = (5, 2, 3), H = 4, written out from the definition:
-# forward 2*T*B*I*G*H + 2*T*B*H*G*H = 60*G*H + 80*G*H = 140*G*H; forward+backward three times that
-FLOP = {"rnn": 140 * 4, "gru": 140 * 12, "lstm": 140 * 16, "peephole": 140 * 16}
-# the train-step pass at (T, B, H) = (6, 3, 5) on the adding task (I = 2): 3 * (2*6*3*2*G*5 + 2*6*3*5*G*5)
-TRAIN_FLOP = {"rnn": 3780 * 1, "gru": 3780 * 3, "lstm": 3780 * 4, "peephole": 3780 * 4}
+# forward 2*T*B*I*G*H + 2*T*B*H*G*H = 60*G*H + 80*G*H = 140*G*H; forward+backward three times that; indrnn's
+# recurrence is elementwise: 2*T*B*I*H + 2*T*B*H = 60*H + 20*H = 80*H
+FLOP = {"rnn": 140 * 4, "gru": 140 * 12, "lstm": 140 * 16, "peephole": 140 * 16, "indrnn": 80 * 4}
+# the train-step pass at (T, B, H) = (6, 3, 5) on the adding task (I = 2): 3 * (2*6*3*2*G*5 + 2*6*3*5*G*5);
+# indrnn: 3 * (2*6*3*2*5 + 2*6*3*5)
+TRAIN_FLOP = {"rnn": 3780 * 1, "gru": 3780 * 3, "lstm": 3780 * 4, "peephole": 3780 * 4, "indrnn": 1620}
 
 
 @pytest.fixture(scope="module")
@@ -56,13 +60,15 @@ def test_bench_writes_table_csv_and_json(bench_run):
     assert meta["sgemm_gflops"] > 0 and meta["njit_dot_gflops"] > 0 and meta["packed_gemm_gflops"] > 0
     against = ["torch", "jax"] if HAS_JAX else ["torch"]
     assert meta["against"] == against and meta["passes"] == ["forward", "forward+backward", "train-step"]
-    assert len(rows) == 4 * 3 * 2                       # cells x passes x backends
+    assert len(rows) == len(FLOP) * 3 * 2               # cells x passes x backends
     assert {(r["cell"], r["pass"], r["backend"]) for r in rows} == {
-        (c, p, b) for c in FLOP for p in ("forward", "forward+backward", "train-step") for b in ("reference", "cpu")}
+        (c, p, b) for c in FLOP for p in ("forward", "forward+backward", "train-step")
+        for b in ("reference", "cpu")}
     for r in rows:
         assert ROW_KEYS <= set(r)
         shape = (6, 3, 2, 5) if r["pass"] == "train-step" else (5, 2, 3, 4)
-        assert (r["T"], r["B"], r["I"], r["H"], r["dtype"], r["threads"], r["repeats"]) == (*shape, "float32", 1, 1)
+        assert ((r["T"], r["B"], r["I"], r["H"], r["dtype"], r["threads"], r["repeats"])
+                == (*shape, "float32", 1, 1))
         # the train step is compared with PyTorch only; the layer passes with every framework installed
         compared = ["torch"] if r["pass"] == "train-step" else against
         assert r["against"] == ",".join(compared)
@@ -81,14 +87,16 @@ def test_bench_writes_table_csv_and_json(bench_run):
         csv_rows = list(csv.DictReader(f))
     assert len(csv_rows) == len(rows)
     for c, j in zip(csv_rows, rows):
-        assert c["cell"] == j["cell"] and c["pass"] == j["pass"] and float(c["torch_ratio"]) == j["torch_ratio"]
+        assert (c["cell"] == j["cell"] and c["pass"] == j["pass"]
+                and float(c["torch_ratio"]) == j["torch_ratio"])
     header = [line for line in stdout.splitlines() if line.startswith("#")]
     # the ISA path the kernels compiled for, as the kernels' own module reports it, in JSON and table header
-    assert (meta["isa"], meta["vector_bits"], meta["cpu_name"]) == (isa.ISA, 8 * isa.VECTOR_BYTES, isa.CPU_NAME)
+    assert ((meta["isa"], meta["vector_bits"], meta["cpu_name"])
+            == (isa.ISA, 8 * isa.VECTOR_BYTES, isa.CPU_NAME))
     assert f"compiled for {isa.ISA} ({8 * isa.VECTOR_BYTES}-bit vectors" in header[0]
     table = [line for line in stdout.splitlines() if not line.startswith("#")]
     assert len(table) == 1 + len(rows) and all(f"{name} ratio" in table[0] for name in against)
-    assert "[12/12]" in stderr                          # progress: cells x passes measurements
+    assert f"[{len(FLOP) * 3}/{len(FLOP) * 3}]" in stderr    # progress: cells x passes measurements
     assert ("JAX is not installed" in stderr) != HAS_JAX
 
 
@@ -107,7 +115,8 @@ def test_report_speed_section_reads_the_bench(bench_run, tmp_path):
         assert (f"ratio to {label}" in md) == (name in doc["meta"]["against"])
     speed = md[md.index("5. Speed"):]
     assert "speedup" not in md.lower() and "![" in speed       # one convention; the figure is there
-    assert f"CPU kernels compiled for {isa.ISA} ({8 * isa.VECTOR_BYTES}-bit vectors, LLVM CPU {isa.CPU_NAME})" in speed
+    assert (f"CPU kernels compiled for {isa.ISA} ({8 * isa.VECTOR_BYTES}-bit vectors, LLVM CPU "
+            f"{isa.CPU_NAME})") in speed
 
 
 def test_report_reads_bench_json_from_before_per_framework_columns(tmp_path):
@@ -179,8 +188,8 @@ def test_missing_torch_is_one_line(monkeypatch, capsys):
 
 def test_missing_jax_is_skipped_with_a_note(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "jax", None)       # `import jax` now raises ImportError
-    assert main(["bench", "--shapes", "2,1,1,2", "--against", "torch,jax", "--passes", "forward", "--cells", "rnn",
-                 "--repeats", "1", "--threads", "1"]) == 0
+    assert main(["bench", "--shapes", "2,1,1,2", "--against", "torch,jax", "--passes", "forward", "--cells",
+                 "rnn", "--repeats", "1", "--threads", "1"]) == 0
     out, err = capsys.readouterr()
     notes = [line for line in err.splitlines() if "JAX" in line]
     assert notes == ["note: JAX is not installed (pip install 'rnnbench[jax]'): no JAX comparison"]
@@ -191,7 +200,8 @@ def test_train_step_rows_agree_with_torch_in_float64():
     # one adding-model optimizer step per cell, rnnbench's train_step against the same step in PyTorch:
     # after the same steps on the same batch, the loss and the update of one more step agree to rounding
     rows, meta = run_bench(cells=("rnn", "gru", "lstm", "peephole"), backends=("cpu",), against="torch",
-                           dtype="float64", threads=1, repeats=1, passes=("train-step",), train_shape=(8, 4, 6))
+                           dtype="float64", threads=1, repeats=1, passes=("train-step",),
+                           train_shape=(8, 4, 6))
     assert meta["train_shape"] == [8, 4, 6] and [r["pass"] for r in rows] == ["train-step"] * 4
     assert all(r["against"] == "torch" and r["max_rel_diff"] < 1e-10 for r in rows)
 

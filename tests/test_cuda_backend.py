@@ -6,6 +6,7 @@ no-GPU error and, where NVIDIA's compiler is installed, a compile of every kerne
 
 Without a GPU these run in numba's CUDA simulator (tests/conftest.py), so shapes stay tiny.
 """
+import importlib.util
 import os
 import subprocess
 import sys
@@ -13,10 +14,15 @@ import textwrap
 
 import numpy as np
 import pytest
+from conftest import implements
+from oracles import CELLS
 
+from rnnbench.cells import CELLS as SPECS
 from rnnbench.network import RNN
 
-CASES = [("rnn", "tanh"), ("rnn", "relu"), ("gru", "tanh"), ("lstm", "tanh"), ("peephole", "tanh")]
+# every registered cell the cuda backend implements, with each of its nonlinearities
+CASES = [(cell, act) for cell, act in CELLS
+         if importlib.util.find_spec("numba.cuda") and implements("cuda", cell)]
 TOL = {"float32": dict(rtol=2e-4, atol=2e-5), "float64": dict(rtol=1e-10, atol=1e-12)}
 
 
@@ -43,7 +49,7 @@ def _run(m, x, h0, c0, lengths, d_out, d_hn, d_cn):
 def _compare(cell, act, dtype, T, B, I, H, L, lengths, seed):
     _cuda_or_skip()
     rng = np.random.default_rng(seed)
-    has_c = cell in ("lstm", "peephole")
+    has_c = SPECS[cell].has_cell_state
     x, h0, d_out, d_hn = (rng.standard_normal(s) for s in ((T, B, I), (L, B, H), (T, B, H), (L, B, H)))
     c0, d_cn = (rng.standard_normal((L, B, H)) for _ in range(2)) if has_c else (None, None)
     ref = RNN(cell, I, H, L, nonlinearity=act, backend="reference", dtype=dtype, seed=seed)

@@ -6,12 +6,14 @@ import numpy as np
 import pytest
 
 import rnnbench
-from conftest import BACKENDS
+from conftest import BACKENDS, require_cell
+from rnnbench.cells import CELLS
 
 
 @pytest.mark.parametrize("dtype,k", [("float64", 600), ("float32", 80)])
-@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm", "peephole"])
+@pytest.mark.parametrize("cell", list(CELLS))
 def test_norms_scale_exactly_with_tiny_gradients(backend, cell, dtype, k):
+    require_cell(backend, cell)
     limits = BACKENDS[backend]
     T, B, I, H = min(5, limits.T), min(3, limits.B), min(2, limits.I), min(4, limits.H)
     rng = np.random.default_rng(7)

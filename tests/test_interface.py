@@ -3,9 +3,11 @@ fields, shapes and dtypes, torch inputs, defaults, and inputs left untouched."""
 import numpy as np
 import pytest
 import torch
+from conftest import require_cell
 from oracles import TORCH_MODULES, make_case, module_oracle, rel_err
 
 import rnnbench
+from rnnbench.cells import CELLS
 
 I, H, L = 3, 5, 2
 
@@ -42,14 +44,15 @@ def test_state_dict_is_a_copy(backend):
     assert not np.any(m.state_dict()["weight_ih_l0"] == 7)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm", "peephole"])
+@pytest.mark.parametrize("cell", list(CELLS))
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_result_fields_shapes_and_dtypes(backend, cell, dtype):
+    require_cell(backend, cell)
     T, B = 4, 2
     m = rnnbench.RNN(cell, input_size=I, hidden_size=H, num_layers=L, backend=backend, dtype=dtype)
     out = m.forward(np.ones((T, B, I)))  # float64 input is cast to the model's dtype
     g = m.backward(out, np.ones((T, B, H)))
-    has_c = cell in ("lstm", "peephole")
+    has_c = CELLS[cell].has_cell_state
     shapes = {"output": (T, B, H), "h_n": (L, B, H), "dx": (T, B, I), "dh0": (L, B, H), "grad_norms": (L, T)}
     if has_c:
         shapes.update(c_n=(L, B, H), dc0=(L, B, H), cell_grad_norms=(L, T))
@@ -75,15 +78,15 @@ def test_torch_inputs_and_defaults(backend):
                                                  torch.zeros(L, 3, H, dtype=torch.float64)),
                     lengths=torch.as_tensor(case.lengths))
     g = m.backward(out, torch.as_tensor(case.dy))
-    for name, got in [("output", out.output), ("h_n", out.h_n), ("c_n", out.c_n), ("dx", g.dx), ("dh0", g.dh0),
-                      ("dc0", g.dc0)]:
+    for name, got in [("output", out.output), ("h_n", out.h_n), ("c_n", out.c_n), ("dx", g.dx),
+                      ("dh0", g.dh0), ("dc0", g.dc0)]:
         assert rel_err(got, expected[name]) <= 1e-10, name
 
 
 def test_inputs_are_not_modified(backend):
     case = make_case(2, "peephole", "tanh", "float64", 5, 2, I, H, L, with_lengths=True, with_h0=True)
-    arrays = {**case.params, "x": case.x, "h0": case.h0, "c0": case.c0, "lengths": case.lengths, "dy": case.dy,
-              "dh_n": case.dh_n, "dc_n": case.dc_n}
+    arrays = {**case.params, "x": case.x, "h0": case.h0, "c0": case.c0, "lengths": case.lengths,
+              "dy": case.dy, "dh_n": case.dh_n, "dc_n": case.dc_n}
     before = {k: v.copy() for k, v in arrays.items()}
     m = rnnbench.RNN("peephole", input_size=I, hidden_size=H, num_layers=L, backend=backend, dtype="float64")
     m.load_state_dict(case.params)
@@ -92,11 +95,13 @@ def test_inputs_are_not_modified(backend):
     assert all(np.array_equal(arrays[k], v) for k, v in before.items())
 
 
-@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm", "peephole"])
+@pytest.mark.parametrize("cell", list(CELLS))
 def test_inference_forward_gives_the_same_results_and_no_backward(backend, cell):
+    require_cell(backend, cell)
     rng = np.random.default_rng(4)
     T, B = 6, 3
-    m = rnnbench.RNN(cell, input_size=I, hidden_size=H, num_layers=L, backend=backend, dtype="float64", seed=2)
+    m = rnnbench.RNN(cell, input_size=I, hidden_size=H, num_layers=L, backend=backend, dtype="float64",
+                     seed=2)
     x = rng.standard_normal((T, B, I))
     lengths = np.array([6, 2, 4])
     train, infer = m.forward(x, lengths=lengths), m.forward(x, lengths=lengths, grad=False)
@@ -139,3 +144,24 @@ def test_load_state_dict_copies():
     arrays["weight_ih_l0"][:] = 5
     np.testing.assert_array_equal(m.state_dict()["weight_hh_l0"], module.weight_hh_l0.detach().numpy() / 2)
     assert not np.any(m.state_dict()["weight_ih_l0"] == 5)
+
+
+# cuda's shapes: in test_oracle_torch's bidirectional tests
+@pytest.mark.parametrize("backend", ["reference", "cpu"])
+@pytest.mark.parametrize("cell", list(TORCH_MODULES))
+def test_bidirectional_state_dict_and_shapes_are_pytorchs(backend, cell):
+    T, B, H = 3, 2, 3             # the simulator is slow: tiny
+    m = rnnbench.RNN(cell, input_size=I, hidden_size=H, num_layers=L, backend=backend, bidirectional=True)
+    module = TORCH_MODULES[cell](I, H, num_layers=L, bidirectional=True)
+    sd = m.state_dict()
+    assert list(sd) == list(module.state_dict())               # `_reverse` keys, in PyTorch's order
+    assert sd["weight_ih_l1"].shape == sd["weight_ih_l1_reverse"].shape == (module.weight_ih_l1.shape)
+    module.load_state_dict({k: torch.as_tensor(v) for k, v in sd.items()})    # strict
+    out = m.forward(np.ones((T, B, I)))
+    g = m.backward(out, np.ones((T, B, 2 * H)))
+    assert out.output.shape == (T, B, 2 * H) and out.h_n.shape == (2 * L, B, H) and g.dx.shape == (T, B, I)
+    assert g.dh0.shape == (2 * L, B, H) and g.grad_norms.shape == (2 * L, T) and list(g.params) == list(sd)
+    with pytest.raises(rnnbench.InputError, match="d_output has shape"):
+        m.backward(out, np.ones((T, B, H)))
+    with pytest.raises(rnnbench.InputError, match="bidirectional must be True or False"):
+        rnnbench.RNN(cell, I, H, backend=backend, bidirectional="yes")

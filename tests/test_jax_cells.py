@@ -1,24 +1,26 @@
-"""The JAX comparator (rnnbench.bench.jax_cells) computes what PyTorch and the NumPy reference compute, and runs
-on the number of CPUs the bench gives it. Skipped where jax is not installed.
+"""The JAX comparator (rnnbench.bench.jax_cells) computes what PyTorch and the NumPy reference compute, and
+runs on the number of CPUs the bench gives it. Skipped where jax is not installed.
 
 Oracles: nn.RNN (tanh), nn.GRU and nn.LSTM loaded with the same state_dict, for outputs, final states, every
-parameter gradient and dx from a fixed dL/d(output); the peephole LSTM, which PyTorch lacks, against the
-NumPy reference (rnnbench's `reference` backend, itself checked against PyTorch and finite differences).
+parameter gradient and dx from a fixed dL/d(output); the registered cells PyTorch lacks (the peephole LSTM)
+against the NumPy reference (rnnbench's `reference` backend, itself checked against PyTorch's autograd and
+finite differences), with each cell's default nonlinearity.
 """
 import os
 
 import numpy as np
 import pytest
 import torch
+from oracles import TORCH_MODULES as TORCH
 
 pytest.importorskip("jax")
 
 from rnnbench.bench import jax_cells                                   # noqa: E402
+from rnnbench.cells import CELLS                                       # noqa: E402
 from rnnbench.errors import InputError                                 # noqa: E402
 from rnnbench.network import RNN                                       # noqa: E402
 
 T, B, I, H = 7, 3, 4, 5
-TORCH = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -40,10 +42,11 @@ def _jax(cell, state, x, dy):
     _, h_n, c_n = jax_cells.layer(cell, p, jnp.asarray(x))
     # the inference forward computes the same output (XLA may fuse it differently: rounding apart)
     np.testing.assert_allclose(np.asarray(forward(p, jnp.asarray(x))), np.asarray(y), rtol=1e-13, atol=1e-14)
-    return np.asarray(y), np.asarray(h_n), np.asarray(c_n), {k: np.asarray(v) for k, v in d_p.items()}, np.asarray(dx)
+    return (np.asarray(y), np.asarray(h_n), np.asarray(c_n), {k: np.asarray(v) for k, v in d_p.items()},
+            np.asarray(dx))
 
 
-@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("cell", list(TORCH))
 def test_jax_layer_matches_torch_module(cell):
     module = TORCH[cell](I, H, dtype=torch.float64)
     x, dy = _data(1)
@@ -53,9 +56,10 @@ def test_jax_layer_matches_torch_module(cell):
     out, final = module(xt)
     out.backward(torch.from_numpy(dy))
     np.testing.assert_allclose(y, out.detach().numpy(), rtol=1e-12, atol=1e-12)
-    h_t = final[0] if cell == "lstm" else final
+    has_c = CELLS[cell].has_cell_state
+    h_t = final[0] if has_c else final
     np.testing.assert_allclose(h_n, h_t[0].detach().numpy(), rtol=1e-12, atol=1e-12)
-    if cell == "lstm":
+    if has_c:
         np.testing.assert_allclose(c_n, final[1][0].detach().numpy(), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
     assert set(d_p) == set(state)
@@ -63,15 +67,17 @@ def test_jax_layer_matches_torch_module(cell):
         np.testing.assert_allclose(d_p[name], p.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
 
 
-def test_jax_peephole_matches_reference():
-    ref = RNN("peephole", I, H, backend="reference", dtype="float64", seed=2)
+@pytest.mark.parametrize("cell", [c for c in CELLS if c not in TORCH])
+def test_jax_layer_matches_reference(cell):
+    ref = RNN(cell, I, H, backend="reference", dtype="float64", seed=2)
     x, dy = _data(3)
     out = ref.forward(x)
     g = ref.backward(out, dy)
-    y, h_n, c_n, d_p, dx = _jax("peephole", ref.state_dict(), x, dy)
+    y, h_n, c_n, d_p, dx = _jax(cell, ref.state_dict(), x, dy)
     np.testing.assert_allclose(y, out.output, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(h_n, out.h_n[0], rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(c_n, out.c_n[0], rtol=1e-12, atol=1e-12)
+    if CELLS[cell].has_cell_state:
+        np.testing.assert_allclose(c_n, out.c_n[0], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(dx, g.dx, rtol=1e-10, atol=1e-12)
     assert set(d_p) == set(g.params)
     for name, grad in g.params.items():
@@ -96,7 +102,8 @@ def _allowed(tid):
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task") or len(os.sched_getaffinity(0)) < 2,
-                    reason="needs Linux and at least 2 CPUs to tell a confined thread pool from the whole machine")
+                    reason="needs Linux and at least 2 CPUs to tell a confined thread pool from the whole "
+                           "machine")
 def test_jax_computes_on_the_cpus_it_was_started_on():
     # start_cpu(1) ran (the fixture): JAX's pool threads are confined to one CPU, the caller is not
     forward, _ = jax_cells.compiled("gru")

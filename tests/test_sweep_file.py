@@ -43,11 +43,13 @@ def test_a_file_of_scalars_is_one_run_and_duplicates_collapse(tmp_path):
     ('hidden = [4, -1, 8]\n', ["key 'hidden', axis value -1", "must be >= 1"]),
     ('cell = ["lstm", "lsmt"]\n', ["key 'cell', axis value 'lsmt'", "unknown value 'lsmt'"]),
     ('lr = ["fast"]\n', ["key 'lr'", "must be a number"]),
-    ('cell = ["rnn", "lstm"]\nnonlinearity = ["tanh", "relu"]\n', ["'nonlinearity'", "in the run cell='lstm', nonlinearity='relu'"]),
+    ('cell = ["rnn", "lstm"]\nnonlinearity = ["tanh", "relu"]\n',
+     ["'nonlinearity'", "in the run cell='lstm', nonlinearity='relu'"]),
     ('sweep = 3\n', ["key 'sweep' must be a table"]),
     # a bad scalar after an axis is named as itself, not as the axis
     ('cell = ["rnn", "lstm"]\nhidden = -1\n', ["key 'hidden': config key 'hidden' must be >= 1"]),
-    ('cell = ["lstm", "rnn"]\nnonlinearity = "relu"\n', ["key 'nonlinearity': ", "applies to the rnn cell only"]),
+    ('cell = ["lstm", "rnn"]\nnonlinearity = "relu"\n',
+     ["key 'nonlinearity': ", "applies to the rnn and indrnn cells only"]),
     ('hidden = 4\n[sweep]\nname = 3\n', ["key 'sweep.name' must be"]),
     ('hidden = 4\n[sweep]\nname = "<b>x</b>"\n', ["key 'sweep.name' must be"]),
     ('hidden = 4\n[sweep]\nname = ""\n', ["key 'sweep.name' must be"]),
@@ -95,7 +97,8 @@ def test_max_runs_raises_or_lowers_the_cap(tmp_path, capsys):
     with pytest.raises(InputError, match="the grid has 6 runs, more than the limit of 5"):
         load_sweep(path, max_runs=5)
     assert len(load_sweep(path, max_runs=6)) == 6
-    assert cli.main(["sweep", str(path), "--store", str(tmp_path / "runs"), "--dry-run", "--max-runs", "5"]) == 2
+    runs = str(tmp_path / "runs")
+    assert cli.main(["sweep", str(path), "--store", runs, "--dry-run", "--max-runs", "5"]) == 2
     assert "more than the limit of 5" in capsys.readouterr().err
-    assert cli.main(["sweep", str(path), "--store", str(tmp_path / "runs"), "--dry-run", "--max-runs", "6"]) == 0
+    assert cli.main(["sweep", str(path), "--store", runs, "--dry-run", "--max-runs", "6"]) == 0
     assert capsys.readouterr().out.count(" missing\n") == 6

@@ -25,7 +25,6 @@ from jax._src import xla_bridge   # no public API tells whether JAX's backends h
 
 from rnnbench.errors import InputError
 
-CELLS = ("rnn", "gru", "lstm", "peephole")
 _started = {"threads": None}     # the CPU count this process's JAX CPU client was started on
 
 
@@ -71,26 +70,43 @@ def _gru(p, h, c, xp):
 
 
 def _lstm(p, h, c, xp):
-    # xp: (B, 4H) gates i, f, g, o; h, c: (B, H); the peephole terms only where the layer has them
+    # xp: (B, 4H) gates i, f, g, o; h, c: (B, H)
     a_i, a_f, a_g, a_o = jnp.split(xp + h @ p["weight_hh_l0"].T + p["bias_hh_l0"], 4, axis=1)
-    peep = p.get("weight_peephole_l0")
-    if peep is not None:
-        a_i, a_f = a_i + peep[0] * c, a_f + peep[1] * c
     c = jax.nn.sigmoid(a_f) * c + jax.nn.sigmoid(a_i) * jnp.tanh(a_g)
-    if peep is not None:
-        a_o = a_o + peep[2] * c
     return jax.nn.sigmoid(a_o) * jnp.tanh(c), c
 
 
-_STEPS = {"rnn": _rnn, "gru": _gru, "lstm": _lstm, "peephole": _lstm}
+def _peephole(p, h, c, xp):
+    # xp: (B, 4H) gates i, f, g, o; h, c: (B, H); weight_peephole_l0 (3, H) rows p_i, p_f, p_o
+    a_i, a_f, a_g, a_o = jnp.split(xp + h @ p["weight_hh_l0"].T + p["bias_hh_l0"], 4, axis=1)
+    peep = p["weight_peephole_l0"]
+    c = jax.nn.sigmoid(a_f + peep[1] * c) * c + jax.nn.sigmoid(a_i + peep[0] * c) * jnp.tanh(a_g)
+    return jax.nn.sigmoid(a_o + peep[2] * c) * jnp.tanh(c), c
+
+
+def _indrnn(p, h, c, xp):
+    # xp: (B, H); h: (B, H); c unused; weight_hh_l0 (H,): each unit recurs on itself only (Li et al. 2018)
+    return jax.nn.relu(xp + p["weight_hh_l0"] * h + p["bias_hh_l0"]), c
+
+
+# the cells compared -> their scan step (p, h, c, xp) -> (h, c), with the cell's default nonlinearity;
+# tests/test_registry.py checks it covers every registered cell
+STEPS = {
+    "rnn": _rnn,
+    "gru": _gru,
+    "lstm": _lstm,
+    "peephole": _peephole,
+    "indrnn": _indrnn,
+}
+CELLS = tuple(STEPS)
 
 
 def layer(cell, p, x):
     """One layer of `cell` from a zero state. p: state_dict of jax arrays; x: (T, B, I).
     Returns (output (T, B, H), h_n (B, H), c_n (B, H), zeros for cells without a cell state)."""
-    step = _STEPS[cell]
+    step = STEPS[cell]
     xp = x @ p["weight_ih_l0"].T + p["bias_ih_l0"]             # (T, B, G*H)
-    zero = jnp.zeros((x.shape[1], p["weight_hh_l0"].shape[1]), x.dtype)
+    zero = jnp.zeros((x.shape[1], p["weight_hh_l0"].shape[-1]), x.dtype)     # H: (G*H, H) or a vector (H,)
 
     def body(carry, xp_t):
         h, c = step(p, *carry, xp_t)

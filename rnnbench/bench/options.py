@@ -1,7 +1,9 @@
-"""Parse and check bench settings (shapes, names, counts) before anything is timed; bad input is an InputError."""
-from rnnbench.backend import get_backend
+"""Parse and check bench settings (shapes, names, counts) before anything is timed; bad input is an
+InputError."""
+from rnnbench.backend import BACKENDS, check_implements, get_backend, implemented_cells
 from rnnbench.bench.flops import PASSES
-from rnnbench.cells import get_cell
+from rnnbench.cells import CELLS, get_cell
+from rnnbench.checks import positive_int
 from rnnbench.errors import InputError
 from rnnbench.network import DTYPES
 
@@ -9,7 +11,8 @@ from rnnbench.network import DTYPES
 DEFAULT_SHAPES = ((1000, 64, 2, 128), (200, 128, 10, 128), (100, 64, 128, 512), (100, 1, 2, 128))
 # --quick: the same regimes, shorter sequences
 QUICK_SHAPES = ((100, 64, 2, 128), (50, 128, 10, 128), (20, 64, 128, 512), (50, 1, 2, 128))
-# (T, B, H) of the train-step pass: issue 14's adding model (the input size is the task's, 2); --quick: T = 100
+# (T, B, H) of the train-step pass: issue 14's adding model (the input size is the task's, 2);
+# --quick: T = 100
 TRAIN_SHAPE = (400, 50, 128)
 QUICK_TRAIN_SHAPE = (100, 50, 128)
 
@@ -42,15 +45,10 @@ def check_shapes(shapes, n=4, what="(T, B, I, H)"):
             raise InputError(f"bad shape {shape!r}: expected {n} positive integers {what}")
 
 
-def check_positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InputError(f"{name} must be a positive integer, got {value!r}")
-
-
 def check_backends(names):
     """Import each backend once; a missing or unusable one is an InputError naming it."""
     if not names:
-        raise InputError("no backend given; expected one or more of reference, cpu, cuda")
+        raise InputError(f"no backend given; expected one or more of {', '.join(BACKENDS)}")
     for name in names:
         try:
             get_backend(name)
@@ -58,11 +56,16 @@ def check_backends(names):
             raise InputError(f"backend {name!r} is not available here: {e}") from None
 
 
+def default_cells(backends):
+    """The registered cells every one of `backends` implements, in the registry's order."""
+    return tuple(c for c in CELLS if all(c in implemented_cells(b) for b in backends if b in BACKENDS))
+
+
 def check_settings(cells, shapes, backends, dtype, repeats, warmup, passes, train_shape):
     """Everything run_bench takes (but the comparators), checked up front so a bad value fails before minutes
     of timing."""
     if not cells:
-        raise InputError("no cell given; expected one or more of rnn, gru, lstm, peephole")
+        raise InputError(f"no cell given; expected one or more of {', '.join(CELLS)}")
     for cell in cells:
         get_cell(cell)
     if not passes or any(p not in PASSES for p in passes):
@@ -73,9 +76,12 @@ def check_settings(cells, shapes, backends, dtype, repeats, warmup, passes, trai
         check_shapes(shapes)
     if dtype not in DTYPES:
         raise InputError(f"unsupported dtype {dtype!r}; expected float32 or float64")
-    check_positive("repeats", repeats)
-    check_positive("warmup", warmup)        # at least one untimed call: it absorbs JIT compilation
+    positive_int("repeats", repeats)
+    positive_int("warmup", warmup)        # at least one untimed call: it absorbs JIT compilation
     check_backends(backends)
+    for backend in backends:
+        for cell in cells:
+            check_implements(backend, cell)
     if "train-step" in passes:
         from rnnbench.bench.training import adding_config
         check_shapes([train_shape], 3, "(T, B, H)")

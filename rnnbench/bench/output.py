@@ -1,11 +1,12 @@
-"""Bench output: the table printed to the terminal, and bench.csv (the rows) plus bench.json ({"meta", "rows"})."""
+"""Bench output: the table printed to the terminal, and bench.csv (the rows) plus bench.json
+({"meta", "rows"})."""
 import csv
 import json
 import math
 import os
-import tempfile
 
 from rnnbench.bench.comparators import COMPARATORS, LABELS
+from rnnbench.files import atomic_write_text
 from rnnbench.paths import check_dir
 
 # per comparator c: c_time_s (its time) and c_ratio = time_s / c_time_s (below 1: rnnbench is faster), null
@@ -61,26 +62,20 @@ def _clean(value):
 
 
 def write_results(rows, meta, out_dir):
-    """Write out_dir/bench.csv and out_dir/bench.json atomically (temp file, then rename); returns their paths."""
+    """Write out_dir/bench.csv and out_dir/bench.json, each atomically (rnnbench.files); returns their
+    paths."""
     check_dir(out_dir, "--out")
     os.makedirs(out_dir, exist_ok=True)
-    paths = {name: os.path.join(out_dir, name) for name in ("bench.csv", "bench.json")}
-    temps = {}
-    try:
-        for name in paths:
-            fd, temps[name] = tempfile.mkstemp(prefix=f".{name}.", dir=out_dir)
-            os.chmod(temps[name], 0o644)    # mkstemp's 0600 would hide results from other users
-            with os.fdopen(fd, "w", newline="") as f:
-                if name == "bench.csv":
-                    writer = csv.DictWriter(f, fieldnames=ROW_FIELDS, extrasaction="ignore")
-                    writer.writeheader()
-                    writer.writerows(rows)
-                else:
-                    json.dump({"meta": {k: _clean(v) for k, v in meta.items()},
-                               "rows": [{k: _clean(r[k]) for k in ROW_FIELDS} for r in rows]}, f, indent=1)
-        for name, path in paths.items():
-            os.replace(temps.pop(name), path)
-    finally:
-        for temp in temps.values():
-            os.unlink(temp)
-    return paths["bench.csv"], paths["bench.json"]
+    csv_path, json_path = os.path.join(out_dir, "bench.csv"), os.path.join(out_dir, "bench.json")
+
+    def write_csv(f):
+        writer = csv.DictWriter(f, fieldnames=ROW_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+    def write_json(f):
+        json.dump({"meta": {k: _clean(v) for k, v in meta.items()},
+                   "rows": [{k: _clean(r[k]) for k in ROW_FIELDS} for r in rows]}, f, indent=1)
+    atomic_write_text(csv_path, write_csv)
+    atomic_write_text(json_path, write_json)
+    return csv_path, json_path

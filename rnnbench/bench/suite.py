@@ -12,13 +12,12 @@ import statistics
 from rnnbench.bench import comparators
 from rnnbench.bench.flops import PASSES, layer_flop
 from rnnbench.bench.machine import machine_meta
-from rnnbench.bench.options import DEFAULT_SHAPES, TRAIN_SHAPE, check_settings
+from rnnbench.bench.options import DEFAULT_SHAPES, TRAIN_SHAPE, check_settings, default_cells
 from rnnbench.bench.roofline import GEMM_REPEATS, GEMM_SHAPE, gemm_gflops
 from rnnbench.bench.threads import thread_limit
 from rnnbench.bench.timing import time_interleaved
 from rnnbench.bench.training import RnnbenchTrainStep, TorchTrainStep, adding_config
 from rnnbench.bench.workloads import RnnbenchWorkload, make_data, max_rel_diff
-from rnnbench.cells import CELLS
 
 # above this max_rel_diff the two sides disagree by more than rounding: the row is flagged on progress
 TOLERANCE = {"float32": 1e-3, "float64": 1e-9}
@@ -68,18 +67,20 @@ def _rows(cell, shape, pass_, ours, theirs, times, settings):
     return rows
 
 
-def run_bench(cells=tuple(CELLS), shapes=DEFAULT_SHAPES, backends=("cpu",), against="torch,jax",
+def run_bench(cells=None, shapes=DEFAULT_SHAPES, backends=("cpu",), against="torch,jax",
               dtype="float32", threads=2, repeats=7, warmup=1, passes=PASSES, train_shape=TRAIN_SHAPE,
               progress=None):
     """Time each backend and each comparator; returns (rows, meta) as bench.json holds them.
 
-    cells: names (rnn runs with tanh); shapes: (T, B, I, H) tuples for the layer passes; backends: rnnbench
-    backend names; against: "none", or comparator names ("torch,jax" or a sequence): JAX is skipped with a
-    note where it is not installed; passes: among forward, forward+backward, train-step; train_shape:
-    (T, B, H) of the train-step pass; threads: for Numba, BLAS/OpenMP, PyTorch and JAX; repeats: timed calls
-    per workload (median reported) after `warmup` untimed ones; progress: None or callable(str) for status lines.
+    cells: names, each run with its default nonlinearity (None: every cell all `backends` implement);
+    shapes: (T, B, I, H) tuples for the layer passes; backends: rnnbench backend names; against: "none", or
+    comparator names ("torch,jax" or a sequence): JAX is skipped with a note where it is not installed;
+    passes: among forward, forward+backward, train-step; train_shape: (T, B, H) of the train-step pass;
+    threads: for Numba, BLAS/OpenMP, PyTorch and JAX; repeats: timed calls per workload (median reported)
+    after `warmup` untimed ones; progress: None or callable(str) for status lines.
     """
-    cells, backends, passes = tuple(cells), tuple(backends), tuple(passes)
+    backends, passes = tuple(backends), tuple(passes)
+    cells = default_cells(backends) if cells is None else tuple(cells)
     shapes, train_shape = tuple(tuple(s) for s in shapes), tuple(train_shape)
     check_settings(cells, shapes, backends, dtype, repeats, warmup, passes, train_shape)
     say = progress or (lambda line: None)

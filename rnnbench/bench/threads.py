@@ -6,14 +6,14 @@ np.dot inside @njit calls) is loaded first. PyTorch's intra-op pool is set when 
 import sys
 from contextlib import contextmanager
 
+from rnnbench.checks import positive_int
 from rnnbench.errors import InputError
 
 
 def check_threads(n):
     """InputError unless 1 <= n <= the most threads Numba was started with."""
     import numba
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise InputError(f"threads must be a positive integer, got {n!r}")
+    positive_int("threads", n)
     if n > numba.config.NUMBA_NUM_THREADS:
         raise InputError(f"threads={n} exceeds Numba's maximum of {numba.config.NUMBA_NUM_THREADS} "
                          "(set NUMBA_NUM_THREADS to allow more)")

@@ -16,6 +16,7 @@ import numpy as np
 
 from rnnbench.config import normalize
 from rnnbench.errors import InputError
+from rnnbench.tensors import to_numpy
 from rnnbench.train import build, train_step
 
 # the adding model of issue 14: Adam lr 1e-3, clipping by global norm 1 (rnnbench's training defaults)
@@ -100,4 +101,4 @@ class TorchTrainStep:
         before = {k: p.detach().clone() for k, p in self.named.items()}
         self.step()
         return {"loss": np.array([self._loss]),
-                **{f"update {k}": (p.detach() - before[k]).cpu().numpy() for k, p in self.named.items()}}
+                **{f"update {k}": to_numpy(p.detach() - before[k]) for k, p in self.named.items()}}

@@ -11,6 +11,7 @@ any timing.
 import numpy as np
 
 from rnnbench.network import RNN
+from rnnbench.tensors import to_numpy
 
 
 def make_data(T, B, I, H, dtype, seed=0):
@@ -78,10 +79,10 @@ class TorchWorkload:
         self._y, self._trained = y, True
 
     def results(self):
-        out = {"output": self._y.detach().cpu().numpy()}
+        out = {"output": to_numpy(self._y)}
         if self._trained:
-            out["dx"] = self.x.grad.cpu().numpy()
-            out.update({k: p.grad.cpu().numpy() for k, p in self.module.named_parameters()})
+            out["dx"] = to_numpy(self.x.grad)
+            out.update({k: to_numpy(p.grad) for k, p in self.module.named_parameters()})
         return out
 
 

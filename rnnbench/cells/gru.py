@@ -8,7 +8,7 @@ import numpy as np
 
 from rnnbench.cells.spec import CellSpec
 
-SPEC = CellSpec(name="gru", gates=3, has_cell_state=False)
+SPEC = CellSpec(name="gru", gates=3, has_cell_state=False, colours={"tanh": "tab:green"})
 
 
 def sigmoid(x):

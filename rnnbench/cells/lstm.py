@@ -9,7 +9,7 @@ import numpy as np
 from rnnbench.cells.gru import sigmoid
 from rnnbench.cells.spec import CellSpec
 
-SPEC = CellSpec(name="lstm", gates=4, has_cell_state=True)
+SPEC = CellSpec(name="lstm", gates=4, has_cell_state=True, forget_gate=1, colours={"tanh": "tab:blue"})
 
 
 def step(xp, hp, h, c, p, act):

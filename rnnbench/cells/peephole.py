@@ -3,15 +3,16 @@
     i = s(xp_i + hp_i + p_i * c_{t-1});  f = s(xp_f + hp_f + p_f * c_{t-1});  g = tanh(xp_g + hp_g)
     c_t = f * c_{t-1} + i * g;  o = s(xp_o + hp_o + p_o * c_t);  h_t = o * tanh(c_t)
 
-The diagonal peephole weights are `weight_peephole_l{k}`, shape (3, H), rows (p_i, p_f, p_o). The readable spec.
+The diagonal peephole weights are `weight_peephole_l{k}`, shape (3, H), rows (p_i, p_f, p_o). The readable
+spec.
 """
 import numpy as np
 
 from rnnbench.cells.gru import sigmoid
 from rnnbench.cells.spec import CellSpec
 
-SPEC = CellSpec(name="peephole", gates=4, has_cell_state=True,
-                extra={"weight_peephole": lambda H: (3, H)})
+SPEC = CellSpec(name="peephole", gates=4, has_cell_state=True, peepholes=True, forget_gate=1,
+                colours={"tanh": "tab:purple"})
 
 
 def step(xp, hp, h, c, p, act):

@@ -5,8 +5,11 @@ and the cell's elementwise step run per time step. Slow but obviously right: the
 """
 import numpy as np
 
-from rnnbench.backend import LayerForward, LayerGrads
+from rnnbench.backend import LayerForward, LayerGrads, stack, to_host  # noqa: F401  (host arrays: nothing moves)
 from rnnbench.cells import CELL_MODULES
+
+CELLS = tuple(CELL_MODULES)     # every registered cell: its module's step and step_back are this backend
+DEVICE_ARRAYS = False
 
 
 def frobenius(a):
@@ -18,7 +21,12 @@ def frobenius(a):
     return m * np.sqrt(np.sum((a / m) ** 2))
 
 
-def forward_layer(cell, act, p, x, h0, c0, lengths, keep=True):
+def recurrent(cell, w_hh, h):
+    """W_hh h_{t-1} for h: (B, H): a matrix product, or elementwise for a vector recurrent weight."""
+    return h * w_hh if cell.recurrent_weight == "vector" else h @ w_hh.T
+
+
+def forward_layer(cell, act, p, x, h0, c0, lengths, keep=True, device_arrays=False):
     step = CELL_MODULES[cell.name].step
     T, B, _ = x.shape
     xp = x @ p["weight_ih"].T + p["bias_ih"]                      # (T, B, G*H)
@@ -27,7 +35,7 @@ def forward_layer(cell, act, p, x, h0, c0, lengths, keep=True):
     saved, h_prev = [], []
     for t in range(T):
         live = (t < lengths)[:, None]                             # (B, 1): still inside its sequence
-        h_new, c_new, s = step(xp[t], h @ p["weight_hh"].T + p["bias_hh"], h, c, p, act)
+        h_new, c_new, s = step(xp[t], recurrent(cell, p["weight_hh"], h) + p["bias_hh"], h, c, p, act)
         h_prev.append(h)
         saved.append(s)
         output[t] = np.where(live, h_new, 0)
@@ -37,7 +45,7 @@ def forward_layer(cell, act, p, x, h0, c0, lengths, keep=True):
     return LayerForward(output, h, c, (x, lengths, saved, np.stack(h_prev)))
 
 
-def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn):
+def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn, device_arrays=False):
     step_back = CELL_MODULES[cell.name].step_back
     x, lengths, saved, h_prev = fwd.cache
     T, B, _ = x.shape
@@ -45,7 +53,7 @@ def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn):
     dtype = x.dtype
     dxp = np.zeros((T, B, p["weight_ih"].shape[0]), dtype=dtype)
     dhp = np.zeros_like(dxp)
-    extra = {k: np.zeros_like(p[k]) for k in cell.extra}
+    extra = {k: np.zeros_like(p[k]) for k in cell.extra_params}
     h_norms = np.zeros(T, dtype=dtype)
     c_norms = np.zeros(T, dtype=dtype) if cell.has_cell_state else None
     dh = d_hn.copy()
@@ -61,7 +69,7 @@ def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn):
         dxp[t], dhp[t], dh_direct, dc_total, dc_prev, dextra = step_back(saved[t], dh_live, dc_live, p, act)
         for k, v in dextra.items():
             extra[k] += v
-        dh_prev = dhp[t] @ p["weight_hh"]
+        dh_prev = dhp[t] * p["weight_hh"] if cell.recurrent_weight == "vector" else dhp[t] @ p["weight_hh"]
         if dh_direct is not None:
             dh_prev = dh_prev + dh_direct
         dh = np.where(live, dh_prev, dh)
@@ -72,7 +80,8 @@ def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn):
     flat_h = dhp.reshape(T * B, -1)
     grads = {
         "weight_ih": flat.T @ x.reshape(T * B, -1),
-        "weight_hh": flat_h.T @ h_prev.reshape(T * B, H),
+        "weight_hh": ((flat_h * h_prev.reshape(T * B, H)).sum(0) if cell.recurrent_weight == "vector"
+                      else flat_h.T @ h_prev.reshape(T * B, H)),
         "bias_ih": flat.sum(0),
         "bias_hh": flat_h.sum(0),
         **extra,

@@ -7,7 +7,8 @@ import numpy as np
 
 from rnnbench.cells.spec import CellSpec
 
-SPEC = CellSpec(name="rnn", gates=1, has_cell_state=False)
+SPEC = CellSpec(name="rnn", gates=1, has_cell_state=False, nonlinearities=("tanh", "relu"),
+                colours={"tanh": "tab:red", "relu": "tab:orange"})
 
 
 def step(xp, hp, h, c, p, act):

@@ -13,7 +13,8 @@ HELP = "per-timestep gradient norms ||dL/dh_t|| of several cells at initializati
 def add_arguments(parser):
     from rnnbench.commands.train import add_config_arguments
 
-    parser.add_argument("--cells", default="rnn,gru,lstm,peephole", help="comma-separated cells")
+    parser.add_argument("--cells", default=None,
+                        help="comma-separated cells (default: every cell the --backend implements)")
     add_config_arguments(parser, skip=("cell", "steps", "gradnorm_every", "eval_every", "test_size",
                                        "checkpoint_every"))
     parser.add_argument("--steps", type=int, default=0, help="also train this many steps and measure again")
@@ -21,22 +22,17 @@ def add_arguments(parser):
 
 
 def _write_csv(path, header, rows):
-    """Write atomically: a temp file beside `path`, then rename."""
+    """Write atomically (rnnbench.files): commented header lines, then the CSV table."""
     import csv
-    import os
-    from pathlib import Path
 
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", newline="") as f:
-            f.writelines(f"# {line}\n" for line in header)
-            writer = csv.DictWriter(f, fieldnames=["cell", "step", "layer", "t", "h_norm", "c_norm"])
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    from rnnbench.files import atomic_write_text
+
+    def write(f):
+        f.writelines(f"# {line}\n" for line in header)
+        writer = csv.DictWriter(f, fieldnames=["cell", "step", "layer", "t", "h_norm", "c_norm"])
+        writer.writeheader()
+        writer.writerows(rows)
+    atomic_write_text(path, write)
 
 
 def run(args):
@@ -45,15 +41,19 @@ def run(args):
 
     import numpy as np
 
-    from rnnbench.backend import get_backend
+    from rnnbench.backend import check_implements, get_backend, implemented_cells
     from rnnbench.commands.train import config_from_args
-    from rnnbench.config import DEFAULTS
+    from rnnbench.config import DEFAULTS, normalize
     from rnnbench.errors import InputError
     from rnnbench.paths import check_file
     from rnnbench.train import train
 
     check_file(args.out, "--out")          # before the computation, not after it
-    cells = [c for c in args.cells.split(",") if c]
+    if args.cells is None:      # every cell the backend implements
+        cells = list(implemented_cells(normalize({"backend": getattr(args, "backend", DEFAULTS["backend"])})
+                                       ["backend"]))
+    else:
+        cells = [c for c in args.cells.split(",") if c]
     if not cells:
         raise InputError("--cells names no cell")
     if args.steps < 0:
@@ -64,6 +64,8 @@ def run(args):
     configs = [config_from_args(args, cell=cell, steps=args.steps, gradnorm_every=every, eval_every=every,
                                 test_size=batch, checkpoint_every=0) for cell in cells]
     get_backend(configs[0]["backend"])
+    for config in configs:
+        check_implements(config["backend"], config["cell"])
     rows = []
     print(f"{'cell':>9} {'step':>6} {'|dL/dh_0|':>11} {'|dL/dh_T-1|':>11} {'ratio':>10} {'decades/step':>12}")
     for config in configs:
@@ -72,7 +74,8 @@ def run(args):
             print(f"{config['cell']:>9}: diverged at step {result.diverged_at}", file=sys.stderr)
         top = config["layers"] - 1
         for step in sorted({r["step"] for r in result.gradnorms}):
-            curve = np.array([r["h_norm"] for r in result.gradnorms if r["step"] == step and r["layer"] == top])
+            curve = np.array([r["h_norm"] for r in result.gradnorms
+                              if r["step"] == step and r["layer"] == top])
             alive = np.log10(curve[curve > 0])
             slope = (alive[-1] - alive[0]) / (len(alive) - 1) if len(alive) > 1 else np.nan
             print(f"{config['cell']:>9} {step:>6} {curve[0]:>11.4g} {curve[-1]:>11.4g} "

@@ -34,10 +34,13 @@ def add_config_arguments(parser, skip=()):
     for key, default in DEFAULTS.items():
         if key in skip:
             continue
-        kind = _optional_float if key in ("clip", "forget_bias") else type(default)
+        if key in ("clip", "forget_bias"):
+            kind = _optional_float
+        else:
+            kind = str if default is None else type(default)
         kind, metavar = (_flag_bool, "BOOL") if kind is bool else (kind, kind.__name__.upper().lstrip("_"))
         parser.add_argument("--" + key.replace("_", "-"), dest=key, type=kind, default=argparse.SUPPRESS,
-                            metavar=metavar, help=f"default: {default}")
+                            metavar=metavar, help=f"default: {'per cell' if default is None else default}")
 
 
 def config_from_args(args, **overrides):

@@ -13,10 +13,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from rnnbench.bench.comparators import COMPARATORS, LABELS  # noqa: E402
+from rnnbench.cells import arm_colours  # noqa: E402
 from rnnbench.report.aggregate import PANEL  # noqa: E402
 
-CELL_COLORS = {"rnn": "tab:red", "rnn-relu": "tab:orange", "gru": "tab:green", "lstm": "tab:blue",
-               "peephole": "tab:purple"}
+CELL_COLORS = arm_colours()   # from the cell registry: each cell's CellSpec.colours
 LOSS_UNITS = {"adding": "MSE", "copy": "cross-entropy, nats per step", "timing": "MSE"}
 
 

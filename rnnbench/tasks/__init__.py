@@ -1,4 +1,7 @@
-"""Task registry: make_task(config) -> a Task (see rnnbench.tasks.base for the interface every task has)."""
+"""Task registry: make_task(config) -> a Task (see rnnbench.tasks.base for the interface every task has).
+
+TASKS is the one list of tasks: name -> Task class; config, CLI and sweeps derive theirs from it.
+"""
 from rnnbench.errors import InputError
 from rnnbench.tasks.adding import Adding
 from rnnbench.tasks.base import Batch, SolveCriterion, Task
@@ -6,14 +9,7 @@ from rnnbench.tasks.copy import Copy
 from rnnbench.tasks.forecasting import Forecasting
 from rnnbench.tasks.timing import Timing
 
-TASKS = {
-    "adding": lambda c: Adding(c["seq_len"], c["adding_variant"]),
-    "copy": lambda c: Copy(c["seq_len"]),
-    "timing": lambda c: Timing(c["seq_len"]),
-    "forecasting": lambda c: Forecasting(c["seq_len"], c["series"], c["horizon"]),
-}
-
-CLASSES = {"adding": Adding, "copy": Copy, "timing": Timing, "forecasting": Forecasting}
+TASKS = {"adding": Adding, "copy": Copy, "timing": Timing, "forecasting": Forecasting}
 
 __all__ = ["TASKS", "Batch", "SolveCriterion", "Task", "make_task", "solve_criterion"]
 
@@ -22,9 +18,9 @@ def make_task(config):
     """The task a normalized config names."""
     if config["task"] not in TASKS:
         raise InputError(f"unknown task {config['task']!r}; expected one of {', '.join(TASKS)}")
-    return TASKS[config["task"]](config)
+    return TASKS[config["task"]].from_config(config)
 
 
 def solve_criterion(task):
     """The SolveCriterion of the task named `task`, or None when it has none (forecasting)."""
-    return CLASSES[task].solve_criterion
+    return TASKS[task].solve_criterion

@@ -27,6 +27,12 @@ class Adding(Task):
     input_size = 2
     output_size = 1
     solve_criterion = SolveCriterion("test_loss", "<", 0.01, "test MSE < 0.01")
+    min_seq_len = 2                  # one marker in each half
+    VARIANTS = ("arjovsky", "hochreiter")
+
+    @classmethod
+    def from_config(cls, c):
+        return cls(c["seq_len"], c["adding_variant"])
 
     def __init__(self, seq_len, variant="arjovsky"):
         self.seq_len = seq_len

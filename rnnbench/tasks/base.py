@@ -9,7 +9,10 @@ A task is an object with
     batch(rng, n) -> Batch      n fresh training sequences from the numpy Generator rng
     test_set(rng, n) -> Batch   the held-out set (a fresh batch unless the task splits its data)
     metrics(pred, batch) -> dict  at least {"accuracy": float}; forecasting adds NRMSE columns
-    solve_criterion             when an evaluation counts as "solved" (a SolveCriterion), or None (forecasting)
+    solve_criterion             when an evaluation counts as "solved" (a SolveCriterion), or None
+                                (forecasting)
+    min_seq_len                 the smallest seq_len the task's definition allows (a class attribute)
+    from_config(config)         the task a normalized config describes (a classmethod)
 """
 from typing import NamedTuple, Optional
 

@@ -6,7 +6,8 @@ delimiter, 10 blanks: T + 20 steps, one-hot (10 channels). Target = T + 10 blank
 Softmax cross-entropy at every step, averaged over all T + 20 steps (and the batch). The output has 9 classes
 (a0..a8): the delimiter is never a target.
 Baseline (memoryless: blank for T + 10 steps, uniform over the 8 symbols for the last 10):
-10 ln 8 / (T + 20). "Accuracy" = fraction of the 10 recalled symbols predicted right; "solved": accuracy >= 99%.
+10 ln 8 / (T + 20). "Accuracy" = fraction of the 10 recalled symbols predicted right; "solved": accuracy
+>= 99%.
 """
 import numpy as np
 
@@ -22,6 +23,11 @@ class Copy(Task):
     readout = "all"
     loss = "ce"
     solve_criterion = SolveCriterion("accuracy", ">=", 0.99, "recall accuracy >= 99%")
+    min_seq_len = 1
+
+    @classmethod
+    def from_config(cls, c):
+        return cls(c["seq_len"])
 
     def __init__(self, seq_len):
         self.seq_len = seq_len

@@ -29,6 +29,12 @@ def check_fits(series, seq_len, horizon):
 
 
 class Forecasting(Task):
+    min_seq_len = 1
+
+    @classmethod
+    def from_config(cls, c):
+        return cls(c["seq_len"], c["series"], c["horizon"])
+
     def __init__(self, seq_len, series, horizon):
         self.seq_len, self.horizon = seq_len, horizon
         n_train = check_fits(series, seq_len, horizon)

@@ -17,7 +17,13 @@ from rnnbench.tasks.base import Batch, SolveCriterion, Task
 class Timing(Task):
     input_size = 1
     output_size = 1
-    solve_criterion = SolveCriterion("accuracy", ">=", 0.95, "delay measured to the step in >= 95% of test sequences")
+    solve_criterion = SolveCriterion("accuracy", ">=", 0.95,
+                                     "delay measured to the step in >= 95% of test sequences")
+    min_seq_len = 4
+
+    @classmethod
+    def from_config(cls, c):
+        return cls(c["seq_len"])
 
     def __init__(self, seq_len):
         self.seq_len = seq_len

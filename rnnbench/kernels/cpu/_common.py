@@ -14,6 +14,7 @@ Speed rests on three things here:
 """
 import platform
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple, Optional
 
 import numba
 import numpy as np
@@ -126,7 +127,7 @@ def _update_mxcsr(keep, add):
     return _mxcsr(np.int32(keep), np.int32(add))
 
 
-def _flushed(kernel, lo, hi, *args):
+def _flushed(kernel, lo, hi, *args, **kwargs):
     """kernel(lo, hi, *args) with subnormal floats flushed to zero in this thread, its mode restored after.
 
     A vanishing gradient decays through float32's subnormal range (below 1.2e-38), where every arithmetic
@@ -136,12 +137,23 @@ def _flushed(kernel, lo, hi, *args):
     below ~2.2e-308 in float64) instead of ~1e-45 (~5e-324). Only the kernels' threads, only while they run:
     the caller's own floating-point mode is never changed."""
     if not _X86:
-        return kernel(lo, hi, *args)
+        return kernel(lo, hi, *args, **kwargs)
     old = _update_mxcsr(-1, _FTZ_DAZ)
     try:
-        return kernel(lo, hi, *args)
+        return kernel(lo, hi, *args, **kwargs)
     finally:
         _update_mxcsr(0, old)
+
+
+# ---- what a cell's kernel module returns ------------------------------------------------------------
+
+class KernelForward(NamedTuple):
+    """A cell module's forward(cell, p, x, h0, c0, lengths, relu, keep); its backward(cell, p, x, out, h0, c0,
+    lengths, saved, relu, d_out, d_hn, d_cn) returns the backend's LayerGrads."""
+    output: np.ndarray              # (T, B, H)
+    h_n: np.ndarray                 # (B, H)
+    c_n: Optional[np.ndarray]       # (B, H), or None without a cell state
+    saved: object                   # what the cell's backward reads (gates, cell states), or None
 
 
 # ---- threads over batch blocks ---------------------------------------------------------------------
@@ -150,8 +162,9 @@ _pool = None
 _blas = ThreadpoolController().select(user_api="blas")
 
 
-def run_blocks(kernel, B, *args, min_block=1):
-    """Call kernel(lo, hi, *args) on fixed contiguous blocks of range(B) (the batch rows), one per thread.
+def run_blocks(kernel, B, *args, min_block=1, **kwargs):
+    """Call kernel(lo, hi, *args, **kwargs) on fixed contiguous blocks of range(B) (the batch rows), one per
+    thread (the kernels take their arrays by name: kwargs).
 
     The thread count is numba's (NUMBA_NUM_THREADS / numba.set_num_threads), fewer where a block would hold
     fewer than min_block items (handing work to a thread costs ~0.1 ms); the kernels release the GIL.
@@ -166,15 +179,16 @@ def run_blocks(kernel, B, *args, min_block=1):
         lib.set_num_threads(1)
     try:
         if n == 1:
-            _flushed(kernel, 0, B, *args)
+            _flushed(kernel, 0, B, *args, **kwargs)
             return
         bounds = [B * k // n for k in range(n + 1)]
         if _pool is None or _pool._max_workers < n - 1:
             _pool = ThreadPoolExecutor(n - 1)
         # the calling thread runs the first block itself: one thread fewer to wake (~50 us each)
-        rest = [_pool.submit(_flushed, kernel, bounds[k], bounds[k + 1], *args) for k in range(1, n)]
+        rest = [_pool.submit(_flushed, kernel, bounds[k], bounds[k + 1], *args, **kwargs)
+                for k in range(1, n)]
         try:
-            _flushed(kernel, bounds[0], bounds[1], *args)
+            _flushed(kernel, bounds[0], bounds[1], *args, **kwargs)
         finally:
             for f in rest:
                 f.result()
@@ -251,7 +265,7 @@ def pack_backward(p):
 MIN_BLOCK_MACS = 20_000_000
 
 
-def _transposed_products(lo, hi, products):
+def transposed_products(lo, hi, products):
     # rows lo:hi of every out = a.T @ b, for (a, b, out) in products: a (N, G), b (N, K), out (G, K)
     for a, b, out in products:
         np.matmul(a[:, lo:hi].T, b, out=out[lo:hi])
@@ -278,12 +292,12 @@ def weight_grads(p, x, h0, out, da, dxn=None):
     z = z.reshape(T * B, -1)
     G = da.shape[2]
     w_h = np.empty((G, H + 1 + I), x.dtype)
-    run_blocks(_transposed_products, G, [(da.reshape(T * B, G), z, w_h)],
+    run_blocks(transposed_products, G, [(da.reshape(T * B, G), z, w_h)],
                min_block=max(1, MIN_BLOCK_MACS // (T * B * z.shape[1])))
     w_x = w_h[:, H:]
     if dxn is not None:
         w_x = w_x.copy()
-        run_blocks(_transposed_products, H, [(dxn.reshape(T * B, H), z[:, H:], w_x[2 * H:])],
+        run_blocks(transposed_products, H, [(dxn.reshape(T * B, H), z[:, H:], w_x[2 * H:])],
                    min_block=max(1, MIN_BLOCK_MACS // (T * B * (1 + I))))
     return {
         "weight_ih": np.ascontiguousarray(w_x[:, 1:]),

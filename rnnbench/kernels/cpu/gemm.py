@@ -45,7 +45,7 @@ def padded(n, dtype):
 
 
 def pack(w, sections=None):
-    """Pack w: (K, N) for matmul_rows -> (wp (P, K, NR), kr (P, 2)).
+    """Pack w: (K, N) for matmul_rows -> (panels (P, K, NR), kr (P, 2)).
 
     sections: None (one section: all columns, all of K) or a list of (n, k0, k1): the next n columns of w,
     of which only rows k0:k1 are nonzero. Each section starts on a fresh panel (its output columns start at
@@ -56,20 +56,21 @@ def pack(w, sections=None):
     nr = panel_width(w.dtype)
     sections = sections or [(N, 0, K)]
     P = sum(padded(n, w.dtype) for n, _, _ in sections) // nr
-    wp = np.zeros((P, K, nr), w.dtype)
+    panels = np.zeros((P, K, nr), w.dtype)
     ranges = np.empty((P, 2), np.int64)
     p = col = 0
     for n, k0, k1 in sections:
         full, rest = divmod(n, nr)
         # whole panels in one strided copy (a per-panel Python loop cost ~0.1 ms per pack at H=128)
-        wp[p:p + full, k0:k1] = w[k0:k1, col:col + full * nr].reshape(k1 - k0, full, nr).transpose(1, 0, 2)
+        panels[p:p + full, k0:k1] = (w[k0:k1, col:col + full * nr].reshape(k1 - k0, full, nr)
+                                     .transpose(1, 0, 2))
         if rest:
-            wp[p + full, k0:k1, :rest] = w[k0:k1, col + full * nr:col + n]
+            panels[p + full, k0:k1, :rest] = w[k0:k1, col + full * nr:col + n]
         count = full + (rest > 0)
         ranges[p:p + count] = k0, k1
         p += count
         col += n
-    return wp, ranges
+    return panels, ranges
 
 
 def prefer_full_width(function):
@@ -85,30 +86,31 @@ def prefer_full_width(function):
 
 
 def _tile_intrinsic(rows, vectors=PANEL_VECTORS):
-    """An intrinsic tile(a, ar, wp, p, k0, k1, c, cr):
-    c[cr:cr+rows, p*NR:(p+1)*NR] = a[ar:ar+rows, k0:k1] @ wp[p, k0:k1]."""
+    """An intrinsic tile(a, ar, panels, p, k0, k1, c, cr):
+    c[cr:cr+rows, p*NR:(p+1)*NR] = a[ar:ar+rows, k0:k1] @ panels[p, k0:k1]."""
 
     @intrinsic
-    def tile(typingctx, a, ar, wp, p, k0, k1, c, cr):
-        # a: (M, K) C; wp: (P, K, NR) C; c: (M', >= P * NR) C; all one float dtype
-        if not (a.dtype == wp.dtype == c.dtype and a.dtype in (types.float32, types.float64)):
+    def tile(typingctx, a, ar, panels, p, k0, k1, c, cr):
+        # a: (M, K) C; panels: (P, K, NR) C; c: (M', >= P * NR) C; all one float dtype
+        if not (a.dtype == panels.dtype == c.dtype and a.dtype in (types.float32, types.float64)):
             return None
-        sig = types.void(a, ar, wp, p, k0, k1, c, cr)
+        sig = types.void(a, ar, panels, p, k0, k1, c, cr)
 
         def codegen(context, builder, signature, args):
             prefer_full_width(builder.function)
-            a_v, ar_v, wp_v, p_v, k0_v, k1_v, c_v, cr_v = args
+            a_v, ar_v, panels_v, p_v, k0_v, k1_v, c_v, cr_v = args
             ty = signature.args
             A = context.make_array(ty[0])(context, builder, a_v)
-            W = context.make_array(ty[2])(context, builder, wp_v)
+            W = context.make_array(ty[2])(context, builder, panels_v)
             C = context.make_array(ty[6])(context, builder, c_v)
             itemsize = np.dtype(str(ty[0].dtype)).itemsize
             lanes = VECTOR_BYTES // itemsize
             nr = lanes * vectors
             vty = ir.VectorType(context.get_value_type(ty[0].dtype), lanes)
-            # llvm.fma is always fused (a slow libm call where the target lacks FMA); fmuladd fuses where it can
-            fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vty, [vty] * 3),
-                                                 f"llvm.{'fma' if HAS_FMA else 'fmuladd'}.v{lanes}f{8 * itemsize}")
+            # llvm.fma is always fused (a slow libm call where the target lacks FMA); fmuladd fuses where it
+            # can
+            fma_name = f"llvm.{'fma' if HAS_FMA else 'fmuladd'}.v{lanes}f{8 * itemsize}"
+            fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vty, [vty] * 3), fma_name)
             intp = context.get_value_type(types.intp)
             const = lambda v: ir.Constant(intp, v)  # noqa: E731
             ar_v = context.cast(builder, ar_v, ty[1], types.intp)
@@ -132,12 +134,12 @@ def _tile_intrinsic(rows, vectors=PANEL_VECTORS):
             with cgutils.for_range(builder, k1_v, start=k0_v) as loop:
                 k = loop.index
                 row = builder.gep(panel, [builder.mul(k, const(nr))])
-                ws = [builder.load(builder.bitcast(builder.gep(row, [const(lanes * v)]), vty.as_pointer()), align=1)
-                      for v in range(vectors)]
+                ws = [builder.load(builder.bitcast(builder.gep(row, [const(lanes * v)]), vty.as_pointer()),
+                                   align=1) for v in range(vectors)]
                 for r in range(rows):
                     s = builder.load(builder.gep(a_rows[r], [k]))
-                    s = builder.shuffle_vector(builder.insert_element(zero, s, ir.Constant(ir.IntType(32), 0)),
-                                               zero, splat)
+                    s = builder.insert_element(zero, s, ir.Constant(ir.IntType(32), 0))
+                    s = builder.shuffle_vector(s, zero, splat)
                     for v in range(vectors):
                         acc = accs[r * vectors + v]
                         builder.store(builder.call(fma, [s, ws[v], builder.load(acc)]), acc)
@@ -156,19 +158,19 @@ _tile_1 = _tile_intrinsic(1)
 
 @njit(inline="always")
 def matmul_rows(a, lo, hi, w, c):
-    """c[:hi-lo, :P*NR] = a[lo:hi] @ W, with w = pack(W, ...) = (wp, kr).
+    """c[:hi-lo, :P*NR] = a[lo:hi] @ W, with w = pack(W, ...) = (panels, kr).
 
-    a: (M, K); wp: (P, K, NR); kr: (P, 2); c: (>= hi-lo, >= P*NR). Panels outermost: one panel (K x NR)
+    a: (M, K); panels: (P, K, NR); kr: (P, 2); c: (>= hi-lo, >= P*NR). Panels outermost: one panel (K x NR)
     stays in L1 while every row block passes over it."""
-    wp, kr = w
-    for p in range(wp.shape[0]):
+    panels, kr = w
+    for p in range(panels.shape[0]):
         k0, k1 = kr[p, 0], kr[p, 1]
         r = lo
         while r + MR <= hi:
-            _tile_mr(a, r, wp, p, k0, k1, c, r - lo)
+            _tile_mr(a, r, panels, p, k0, k1, c, r - lo)
             r += MR
         while r < hi:
-            _tile_1(a, r, wp, p, k0, k1, c, r - lo)
+            _tile_1(a, r, panels, p, k0, k1, c, r - lo)
             r += 1
 
 

@@ -9,7 +9,9 @@ for the backward.
 import numpy as np
 from numba import njit
 
-from rnnbench.kernels.cpu._common import KERNEL, norms, run_blocks, sigmoid, row_norm, stacked_weights, tanh
+from rnnbench.backend import LayerGrads
+from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, norms, row_norm, run_blocks, sigmoid,
+                                          stacked_weights, tanh, weight_grads)
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, padded, project, step_buffers, width
 
 
@@ -18,7 +20,8 @@ def gru_forward(lo, hi, x, w, nx, nh, bias, b_hn, h0, lengths, out, h, gates, hp
     # x: (T, B, I); w = pack_weights(p): one product of z_t = [x_t | h_{t-1}] gives, at column offsets
     # 0 | nx | nh, a_rz = W_ir,z x + W_hr,z h, W_in x and W_hn h; bias: (3H,) b_ih + b_hh for
     # r, z and b_in for n; b_hn: (H,); h0: (B, H); lengths: (B,)
-    # written for rows lo:hi: out (T, B, H), h (B, H) final state; gates (Ts, B, 3H) r, z, n and hpn (Ts, B, H)
+    # written for rows lo:hi: out (T, B, H), h (B, H) final state; gates (Ts, B, 3H) r, z, n and hpn (Ts, B,
+    # H)
     # W_hn h + b_hn, with Ts = T (kept for the backward) or 1 (inference: overwritten every step)
     T, _, I = x.shape
     H = h0.shape[1]
@@ -30,22 +33,22 @@ def gru_forward(lo, hi, x, w, nx, nh, bias, b_hn, h0, lengths, out, h, gates, hp
         project(x, t, lo, hi, z, w, pre)
         ts = t if keep else 0
         for b in range(lo, hi):
-            o = out[t, b]
+            out_row = out[t, b]
             if t < lengths[b]:
                 a = pre[b - lo]
-                g = gates[ts, b]
+                gate_row = gates[ts, b]
                 hn = hpn[ts, b]
                 hb = z[b - lo, I:]
                 for j in range(2 * H):
-                    g[j] = sigmoid(a[j] + bias[j])
+                    gate_row[j] = sigmoid(a[j] + bias[j])
                 for j in range(H):
                     hn[j] = a[nh + j] + b_hn[j]
-                    g[2 * H + j] = tanh(a[nx + j] + bias[2 * H + j] + g[j] * hn[j])
-                    zz = g[H + j]
-                    o[j] = (one - zz) * g[2 * H + j] + zz * hb[j]
-                hb[:] = o
+                    gate_row[2 * H + j] = tanh(a[nx + j] + bias[2 * H + j] + gate_row[j] * hn[j])
+                    zz = gate_row[H + j]
+                    out_row[j] = (one - zz) * gate_row[2 * H + j] + zz * hb[j]
+                hb[:] = out_row
             else:
-                o[:] = zero
+                out_row[:] = zero
     h[lo:hi] = z[:, I:]
 
 
@@ -77,31 +80,31 @@ def gru_backward(lo, hi, w_hh, w_ih, h0, out, gates, hpn, lengths, d_out, dh, dh
         hprev = h0 if t == 0 else out[t - 1]
         for b in range(lo, hi):
             d = dh[b]
-            dxr = dxs[b - lo]
-            dr = dhp[t, b]
+            dxp_row = dxs[b - lo]       # dL/d(input-side pre-activations) of r, z, n
+            dhp_row = dhp[t, b]         # dL/d(recurrent-side pre-activations) of r, z, n
             if t < lengths[b]:
-                g = gates[t, b]
+                gate_row = gates[t, b]
                 hn = hpn[t, b]
                 hb = hprev[b]
                 dy = d_out[t, b]
                 for j in range(H):
                     d[j] += dy[j]
                 for j in range(H):
-                    r = g[j]
-                    z = g[H + j]
-                    n = g[2 * H + j]
+                    r = gate_row[j]
+                    z = gate_row[H + j]
+                    n = gate_row[2 * H + j]
                     dn = d[j] * (one - z) * (one - n * n)
-                    dxr[j] = dn * hn[j] * r * (one - r)
-                    dxr[H + j] = d[j] * (hb[j] - n) * z * (one - z)
-                    dxr[2 * H + j] = dn
+                    dxp_row[j] = dn * hn[j] * r * (one - r)
+                    dxp_row[H + j] = d[j] * (hb[j] - n) * z * (one - z)
+                    dxp_row[2 * H + j] = dn
                 for j in range(2 * H):
-                    dr[j] = dxr[j]
+                    dhp_row[j] = dxp_row[j]
                 for j in range(H):
-                    dr[2 * H + j] = dxr[2 * H + j] * g[j]
+                    dhp_row[2 * H + j] = dxp_row[2 * H + j] * gate_row[j]
             else:
-                dxr[:] = zero
-                dr[:] = zero
-            dxn[t, b] = dxr[2 * H:]
+                dxp_row[:] = zero
+                dhp_row[:] = zero
+            dxn[t, b] = dxp_row[2 * H:]
             h_rn[t, b] = row_norm(d)
         matmul_rows(dhp[t], lo, hi, w_hh, dh_prev)
         matmul_rows(dxs, 0, hi - lo, w_ih, dx_t)
@@ -109,14 +112,14 @@ def gru_backward(lo, hi, w_hh, w_ih, h0, out, gates, hpn, lengths, d_out, dh, dh
             dx[t, b] = dx_t[b - lo, :I]
             if t < lengths[b]:
                 d = dh[b]
-                g = gates[t, b]
+                gate_row = gates[t, b]
                 dp = dh_prev[b - lo]
                 for j in range(H):
-                    d[j] = dp[j] + d[j] * g[H + j]
+                    d[j] = dp[j] + d[j] * gate_row[H + j]
 
 
-def forward(p, x, h0, c0, lengths, relu, keep):
-    """Returns (out, h_n, c_n, saved): saved = (gates, hpn) for the backward."""
+def forward(cell, p, x, h0, c0, lengths, relu, keep):
+    """KernelForward, saved = (gates, hpn) for the backward."""
     T, B, _ = x.shape
     H = h0.shape[1]
     out = np.empty((T, B, H), x.dtype)
@@ -125,12 +128,14 @@ def forward(p, x, h0, c0, lengths, relu, keep):
     gates, hpn = np.empty((Ts, B, 3 * H), x.dtype), np.empty((Ts, B, H), x.dtype)
     b_ih, b_hh = p["bias_ih"], p["bias_hh"]
     bias = np.concatenate([b_ih[:2 * H] + b_hh[:2 * H], b_ih[2 * H:]])
-    run_blocks(gru_forward, B, x, *pack_weights(p), bias, b_hh[2 * H:], h0, lengths, out, h, gates, hpn)
-    return out, h, None, (gates, hpn)
+    w, nx, nh = pack_weights(p)
+    run_blocks(gru_forward, B, x=x, w=w, nx=nx, nh=nh, bias=bias, b_hn=b_hh[2 * H:], h0=h0, lengths=lengths,
+               out=out, h=h, gates=gates, hpn=hpn)
+    return KernelForward(out, h, None, (gates, hpn))
 
 
-def backward(p, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
-    """Returns (da, dxn, dx, dh0, dc0, h_norms, c_norms, extra grads): da = dhp."""
+def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
+    """LayerGrads; the weight gradients from dhp, the n gate's input side from dxn (weight_grads)."""
     gates, hpn = saved
     T, B, H = out.shape
     dh = d_hn.copy()
@@ -138,6 +143,7 @@ def backward(p, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
     dxn = np.empty_like(out)
     h_rn = np.empty((T, B))
     dx = np.empty((T, B, p["weight_ih"].shape[1]), out.dtype)
-    run_blocks(gru_backward, B, pack(p["weight_hh"]), pack(p["weight_ih"]), h0, out, gates, hpn, lengths, d_out, dh,
-               dhp, dxn, dx, h_rn)
-    return dhp, dxn, dx, dh, None, norms(h_rn).astype(out.dtype), None, {}
+    run_blocks(gru_backward, B, w_hh=pack(p["weight_hh"]), w_ih=pack(p["weight_ih"]), h0=h0, out=out,
+               gates=gates, hpn=hpn, lengths=lengths, d_out=d_out, dh=dh, dhp=dhp, dxn=dxn, dx=dx, h_rn=h_rn)
+    return LayerGrads(weight_grads(p, x, h0, out, dhp, dxn), dx, dh, None, norms(h_rn).astype(out.dtype),
+                      None)

@@ -12,7 +12,9 @@ backward.
 import numpy as np
 from numba import njit
 
-from rnnbench.kernels.cpu._common import KERNEL, norms, pack_backward, run_blocks, sigmoid, row_norm, stacked_weights, tanh
+from rnnbench.backend import LayerGrads
+from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, norms, pack_backward, row_norm,
+                                          run_blocks, sigmoid, stacked_weights, tanh, weight_grads)
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, project, step_buffers, width
 
 
@@ -33,28 +35,28 @@ def lstm_forward(lo, hi, x, w, bias, w_p, h0, c0, lengths, out, h, c, gates, cs)
         project(x, t, lo, hi, z, w, pre)
         ts = t if keep else 0
         for b in range(lo, hi):
-            o = out[t, b]
+            out_row = out[t, b]
             if t < lengths[b]:
                 a = pre[b - lo]
-                g = gates[ts, b]
+                gate_row = gates[ts, b]
                 cb = c[b]
                 cn = cs[ts, b]
                 for j in range(H):
                     i = sigmoid(a[j] + bias[j] + p_i[j] * cb[j])
                     f = sigmoid(a[H + j] + bias[H + j] + p_f[j] * cb[j])
-                    gg = tanh(a[2 * H + j] + bias[2 * H + j])
-                    cj = f * cb[j] + i * gg
-                    og = sigmoid(a[3 * H + j] + bias[3 * H + j] + p_o[j] * cj)
-                    g[j] = i
-                    g[H + j] = f
-                    g[2 * H + j] = gg
-                    g[3 * H + j] = og
+                    g = tanh(a[2 * H + j] + bias[2 * H + j])
+                    cj = f * cb[j] + i * g
+                    o = sigmoid(a[3 * H + j] + bias[3 * H + j] + p_o[j] * cj)
+                    gate_row[j] = i
+                    gate_row[H + j] = f
+                    gate_row[2 * H + j] = g
+                    gate_row[3 * H + j] = o
                     cn[j] = cj
-                    o[j] = og * tanh(cj)
+                    out_row[j] = o * tanh(cj)
                 cb[:] = cn
-                z[b - lo, I:] = o
+                z[b - lo, I:] = out_row
             else:
-                o[:] = zero
+                out_row[:] = zero
     h[lo:hi] = z[:, I:]
 
 
@@ -79,7 +81,7 @@ def lstm_backward(lo, hi, w, xo, w_p, peep, c0, gates, cs, lengths, d_out, dh, d
             dcb = dc[b]
             dab = da[t, b]
             if t < lengths[b]:
-                g = gates[t, b]
+                gate_row = gates[t, b]
                 cn = cs[t, b]
                 cp = cprev[b]
                 dy = d_out[t, b]
@@ -87,18 +89,18 @@ def lstm_backward(lo, hi, w, xo, w_p, peep, c0, gates, cs, lengths, d_out, dh, d
                 for j in range(H):
                     dj = d[j] + dy[j]
                     tc = tanh(cn[j])
-                    o = g[3 * H + j]
+                    o = gate_row[3 * H + j]
                     dao = dj * tc * o * (one - o)
                     d[j] = dj
                     dab[3 * H + j] = dao
                     dcb[j] += dj * o * (one - tc * tc) + dao * p_o[j]
                 for j in range(H):
-                    i = g[j]
-                    f = g[H + j]
-                    gg = g[2 * H + j]
-                    dab[j] = dcb[j] * gg * i * (one - i)
+                    i = gate_row[j]
+                    f = gate_row[H + j]
+                    g = gate_row[2 * H + j]
+                    dab[j] = dcb[j] * g * i * (one - i)
                     dab[H + j] = dcb[j] * cp[j] * f * (one - f)
-                    dab[2 * H + j] = dcb[j] * i * (one - gg * gg)
+                    dab[2 * H + j] = dcb[j] * i * (one - g * g)
                 if peep:
                     for j in range(H):
                         dw[0, j] += dab[j] * cp[j]
@@ -107,7 +109,7 @@ def lstm_backward(lo, hi, w, xo, w_p, peep, c0, gates, cs, lengths, d_out, dh, d
                 h_rn[t, b] = row_norm(d)
                 c_rn[t, b] = row_norm(dcb)
                 for j in range(H):
-                    dcb[j] = dcb[j] * g[H + j] + dab[j] * p_i[j] + dab[H + j] * p_f[j]
+                    dcb[j] = dcb[j] * gate_row[H + j] + dab[j] * p_i[j] + dab[H + j] * p_f[j]
             else:
                 h_rn[t, b] = row_norm(d)
                 c_rn[t, b] = row_norm(dcb)
@@ -119,33 +121,38 @@ def lstm_backward(lo, hi, w, xo, w_p, peep, c0, gates, cs, lengths, d_out, dh, d
                 dh[b] = back[b - lo, :H]
 
 
-def _peepholes(p, H, dtype):
-    w_p = p.get("weight_peephole")
-    return (np.zeros((3, H), dtype), False) if w_p is None else (w_p, True)
+def _peepholes(cell, p, H, dtype):
+    """(w_p (3, H), peep): the peephole weights, zeros for a cell without them."""
+    return (p["weight_peephole"], True) if cell.peepholes else (np.zeros((3, H), dtype), False)
 
 
-def forward(p, x, h0, c0, lengths, relu, keep):
-    """Returns (out, h_n, c_n, saved): saved = (gates, cs) for the backward."""
+def forward(cell, p, x, h0, c0, lengths, relu, keep):
+    """KernelForward, saved = (gates, cs) for the backward."""
     T, B, _ = x.shape
     H = h0.shape[1]
     Ts = T if keep else 1
     out, h, c = np.empty((T, B, H), x.dtype), np.empty_like(h0), np.empty_like(h0)
     gates, cs = np.empty((Ts, B, 4 * H), x.dtype), np.empty((Ts, B, H), x.dtype)
-    run_blocks(lstm_forward, B, x, pack(stacked_weights(p)), p["bias_ih"] + p["bias_hh"],
-               _peepholes(p, H, x.dtype)[0], h0, c0, lengths, out, h, c, gates, cs)
-    return out, h, c, (gates, cs)
+    run_blocks(lstm_forward, B, x=x, w=pack(stacked_weights(p)), bias=p["bias_ih"] + p["bias_hh"],
+               w_p=_peepholes(cell, p, H, x.dtype)[0], h0=h0, c0=c0, lengths=lengths, out=out, h=h, c=c,
+               gates=gates, cs=cs)
+    return KernelForward(out, h, c, (gates, cs))
 
 
-def backward(p, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
-    """Returns (da, dxn, dx, dh0, dc0, h_norms, c_norms, extra grads): dxn None, see weight_grads."""
+def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
+    """LayerGrads; the weight gradients from dL/d(pre-activations) (weight_grads), plus the peepholes'."""
     T, B, H = out.shape
     dh, dc = d_hn.copy(), d_cn.copy()          # the kernel updates them in place
     da = np.empty((T, B, 4 * H), out.dtype)
     dx = np.empty((T, B, p["weight_ih"].shape[1]), out.dtype)
     h_rn, c_rn = np.empty((T, B)), np.empty((T, B))
-    w_p, peep = _peepholes(p, H, out.dtype)
+    w_p, peep = _peepholes(cell, p, H, out.dtype)
     dw_p = np.empty((B, 3, H)) if peep else np.empty((B, 0, 0))
-    run_blocks(lstm_backward, B, *pack_backward(p), w_p, peep, c0, *saved, lengths, d_out, dh, dc, da, dx, h_rn,
-               c_rn, dw_p)
-    grads = {"weight_peephole": dw_p.sum(0).astype(out.dtype)} if peep else {}
-    return da, None, dx, dh, dc, norms(h_rn).astype(out.dtype), norms(c_rn).astype(out.dtype), grads
+    gates, cs = saved
+    w, xo = pack_backward(p)
+    run_blocks(lstm_backward, B, w=w, xo=xo, w_p=w_p, peep=peep, c0=c0, gates=gates, cs=cs, lengths=lengths,
+               d_out=d_out, dh=dh, dc=dc, da=da, dx=dx, h_rn=h_rn, c_rn=c_rn, dw_p=dw_p)
+    grads = weight_grads(p, x, h0, out, da)
+    if peep:
+        grads["weight_peephole"] = dw_p.sum(0).astype(out.dtype)
+    return LayerGrads(grads, dx, dh, dc, norms(h_rn).astype(out.dtype), norms(c_rn).astype(out.dtype))

@@ -7,7 +7,9 @@ the outputs themselves.
 import numpy as np
 from numba import njit
 
-from rnnbench.kernels.cpu._common import KERNEL, norms, pack_backward, run_blocks, row_norm, stacked_weights, tanh
+from rnnbench.backend import LayerGrads
+from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, norms, pack_backward, row_norm,
+                                          run_blocks, stacked_weights, tanh, weight_grads)
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, project, step_buffers, width
 
 
@@ -22,18 +24,18 @@ def rnn_forward(lo, hi, x, w, bias, h0, lengths, relu, out, h):
     for t in range(T):
         project(x, t, lo, hi, z, w, pre)
         for b in range(lo, hi):
-            o = out[t, b]
+            out_row = out[t, b]
             if t < lengths[b]:
                 a = pre[b - lo]
                 if relu:
                     for j in range(H):
-                        o[j] = max(a[j] + bias[j], zero)
+                        out_row[j] = max(a[j] + bias[j], zero)
                 else:
                     for j in range(H):
-                        o[j] = tanh(a[j] + bias[j])
-                z[b - lo, I:] = o
+                        out_row[j] = tanh(a[j] + bias[j])
+                z[b - lo, I:] = out_row
             else:
-                o[:] = zero
+                out_row[:] = zero
     h[lo:hi] = z[:, I:]
 
 
@@ -50,7 +52,7 @@ def rnn_backward(lo, hi, w, xo, out, lengths, relu, d_out, dh, dpre, dx, h_rn):
     for t in range(T - 1, -1, -1):
         for b in range(lo, hi):
             d = dh[b]
-            p = dpre[t, b]
+            dpre_row = dpre[t, b]
             if t < lengths[b]:
                 y = out[t, b]
                 dy = d_out[t, b]
@@ -58,12 +60,12 @@ def rnn_backward(lo, hi, w, xo, out, lengths, relu, d_out, dh, dpre, dx, h_rn):
                     d[j] += dy[j]
                 if relu:
                     for j in range(H):
-                        p[j] = d[j] if y[j] > zero else zero
+                        dpre_row[j] = d[j] if y[j] > zero else zero
                 else:
                     for j in range(H):
-                        p[j] = d[j] * (one - y[j] * y[j])
+                        dpre_row[j] = d[j] * (one - y[j] * y[j])
             else:
-                p[:] = zero
+                dpre_row[:] = zero
             h_rn[t, b] = row_norm(d)
         matmul_rows(dpre[t], lo, hi, w, back)
         for b in range(lo, hi):
@@ -72,21 +74,23 @@ def rnn_backward(lo, hi, w, xo, out, lengths, relu, d_out, dh, dpre, dx, h_rn):
                 dh[b] = back[b - lo, :H]
 
 
-def forward(p, x, h0, c0, lengths, relu, keep):
-    """Returns (out, h_n, c_n, saved): the backward reads everything it needs off the outputs."""
+def forward(cell, p, x, h0, c0, lengths, relu, keep):
+    """KernelForward; saved None: the backward reads everything it needs off the outputs."""
     out = np.empty(x.shape[:2] + h0.shape[1:], x.dtype)
     h = np.empty_like(h0)
-    run_blocks(rnn_forward, h0.shape[0], x, pack(stacked_weights(p)), p["bias_ih"] + p["bias_hh"], h0, lengths,
-               relu, out, h)
-    return out, h, None, None
+    run_blocks(rnn_forward, h0.shape[0], x=x, w=pack(stacked_weights(p)), bias=p["bias_ih"] + p["bias_hh"],
+               h0=h0, lengths=lengths, relu=relu, out=out, h=h)
+    return KernelForward(out, h, None, None)
 
 
-def backward(p, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
-    """Returns (da, dxn, dx, dh0, dc0, h_norms, c_norms, extra grads): dxn None, see weight_grads."""
+def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
+    """LayerGrads; the weight gradients from dL/d(pre-activation) (weight_grads)."""
     T, B, _ = out.shape
     dh = d_hn.copy()
     dpre = np.empty_like(out)
     dx = np.empty((T, B, p["weight_ih"].shape[1]), out.dtype)
     h_rn = np.empty((T, B))
-    run_blocks(rnn_backward, B, *pack_backward(p), out, lengths, relu, d_out, dh, dpre, dx, h_rn)
-    return dpre, None, dx, dh, None, norms(h_rn).astype(out.dtype), None, {}
+    w, xo = pack_backward(p)
+    run_blocks(rnn_backward, B, w=w, xo=xo, out=out, lengths=lengths, relu=relu, d_out=d_out, dh=dh,
+               dpre=dpre, dx=dx, h_rn=h_rn)
+    return LayerGrads(weight_grads(p, x, h0, out, dpre), dx, dh, None, norms(h_rn).astype(out.dtype), None)
