@@ -1,6 +1,7 @@
 """Training checkpoints as data only: one .npz file of arrays whose member `state.json` holds the rest.
 
-    ckpt = Checkpoint("runs/<id>/checkpoint.npz")     # what train() is given: load() -> state | None, save(state)
+    ckpt = Checkpoint("runs/<id>/checkpoint.npz")     # what train() is given: load() -> state | None,
+                                                      # save(state)
 
 A state is nested dicts (string keys), lists, tuples, str, int, float, bool, None, NumPy arrays and NumPy
 scalars. Arrays and NumPy scalars go into the .npz; everything else into state.json, where an array is

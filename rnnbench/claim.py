@@ -7,13 +7,15 @@
 
 Inside the run directory:
     lock               a hard link to the owner's .claim.<token>/owner: {"host", "pid", "token"}
-    .claim.<token>/    the owner's own folder: owner, beat (its heartbeat counter) and the temp file of every write
+    .claim.<token>/    the owner's own folder: owner, beat (its heartbeat counter) and the temp file of every
+                       write
 
 acquire() writes its owner file, then links it to `lock`: the link fails when a lock exists, so a lock is
-created whole or not at all (also on NFS; the store's filesystem must support hard links). The new owner then fences off every other .claim.* folder by
-renaming it away. Every write checks that `lock` still names its owner and then renames a temp file out of
-the owner's folder into place; once the folder has been fenced off that rename fails, so no write of a
-process that lost its claim lands, however long it was paused and wherever it paused.
+created whole or not at all (also on NFS; the store's filesystem must support hard links). The new owner then
+fences off every other .claim.* folder by renaming it away. Every write checks that `lock` still names its
+owner and then renames a temp file out of the owner's folder into place; once the folder has been fenced off
+that rename fails, so no write of a process that lost its claim lands, however long it was paused and wherever
+it paused.
 
 Staleness compares no clocks of different hosts and no file mtimes: the owner's heartbeat thread bumps its
 beat counter every min(5, STALE_S / 4) seconds, and a waiting process takes over when neither `lock` nor the
@@ -90,7 +92,8 @@ def _parse_owner(blob):
         owner = json.loads(blob)
     except ValueError:
         return None
-    if not (isinstance(owner, dict) and isinstance(owner.get("host"), str) and isinstance(owner.get("token"), str)
+    if not (isinstance(owner, dict) and isinstance(owner.get("host"), str)
+            and isinstance(owner.get("token"), str)
             and _TOKEN.fullmatch(owner["token"]) and type(owner.get("pid")) is int and owner["pid"] > 0):
         return None
     return owner

@@ -25,7 +25,8 @@ def cross_entropy(logits, labels):
     picked = np.take_along_axis(logp, labels[..., None], axis=-1)
     n = labels.size
     grad = np.exp(logp)
-    np.put_along_axis(grad, labels[..., None], np.take_along_axis(grad, labels[..., None], axis=-1) - 1, axis=-1)
+    np.put_along_axis(grad, labels[..., None], np.take_along_axis(grad, labels[..., None], axis=-1) - 1,
+                      axis=-1)
     return float(-picked.sum() / n), grad / n
 
 

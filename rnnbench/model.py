@@ -85,7 +85,8 @@ class Model:
             d_h_n = np.zeros_like(fwd.h_n)
             d_h_n[-1] = dh
             # np.zeros, not zeros_like: calloc'd pages all map the one zero page until written, so the
-            # (T, B, H) zeros cost no memset and are read from cache (zeros_like filled 10 MB per step at T=400)
+            # (T, B, H) zeros cost no memset and are read from cache (zeros_like filled 10 MB per step at
+            # T=400)
             g = self.rnn.backward(fwd, np.zeros(fwd.output.shape, fwd.output.dtype), d_h_n=d_h_n)
         else:
             h = fwd.output                                                 # (T, B, H)

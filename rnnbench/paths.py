@@ -35,7 +35,8 @@ def _writable(folder, flag, path):
     try:
         fd = os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except OSError as e:
-        raise InputError(f"{flag} {str(path)!r}: cannot create files in {str(folder)!r} ({e.strerror})") from None
+        raise InputError(f"{flag} {str(path)!r}: cannot create files in {str(folder)!r} "
+                         f"({e.strerror})") from None
     os.close(fd)
     os.unlink(probe)
 

@@ -129,7 +129,8 @@ def run_state(path, *, tables=False):
         return _damaged("config.json is missing")
     except (OSError, ValueError) as e:
         return _damaged(f"config.json is unreadable ({type(e).__name__}: {e})")
-    if not isinstance(config, dict) or path.name not in {run_id(config, v) for v in range(1, RESULTS_VERSION + 1)}:
+    if (not isinstance(config, dict)
+            or path.name not in {run_id(config, v) for v in range(1, RESULTS_VERSION + 1)}):
         return _damaged("config.json does not hash to the run's id (edited, or from another run)")
     if info is None:
         seen = look(path)
@@ -345,7 +346,8 @@ def runs_frame(scanned):
     import pandas as pd
 
     rows = [{"run_id": rid, "status": s.status, "error": (s.info or {}).get("error"),
-             "steps_done": (s.info or {}).get("step"), "wall_time": (s.info or {}).get("wall_time"), **s.config}
+             "steps_done": (s.info or {}).get("step"), "wall_time": (s.info or {}).get("wall_time"),
+             **s.config}
             for rid, s in scanned.runs]
     columns = ["run_id", "status", "error", "steps_done", "wall_time"]
     return pd.DataFrame(rows, columns=None if rows else columns)

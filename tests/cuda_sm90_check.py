@@ -1,6 +1,7 @@
 """Compiles every cuda-backend kernel for sm_90 (H100/H200) without a GPU, and checks the machine code.
 
-    python tests/cuda_sm90_check.py      # without NUMBA_ENABLE_CUDASIM; prints each kernel's registers, then "ok"
+    python tests/cuda_sm90_check.py      # without NUMBA_ENABLE_CUDASIM; prints each kernel's registers,
+                                         # then "ok"
 
 Needs NVIDIA's NVVM and nvJitLink (the `cuda` extra: numba-cuda[cu13]). NVVM turns each kernel into PTX: type
 errors the simulator cannot see, and float32 kernels must not fall back to float64 arithmetic (except the ones
@@ -23,7 +24,8 @@ from numba import cuda, types as nt  # noqa: E402
 from rnnbench.kernels.cuda import device, gemm, gru, losses, lstm, norms, optim, rnn, steps, sums  # noqa: E402
 
 REGISTERS_PER_BLOCK = 65536
-FLOAT64_BY_DESIGN = {"sums.sum", "losses.mse"}      # float64 sums; mse's targets are float64 (rnnbench/losses.py)
+FLOAT64_BY_DESIGN = {"sums.sum", "losses.mse"}      # float64 sums; mse's targets are float64
+                                                    # (rnnbench/losses.py)
 
 
 def kernels(f):
@@ -47,7 +49,8 @@ def kernels(f):
         name = mod.__name__.rsplit(".", 1)[1]
         table[name + ".forward"] = (mod.forward_kernel, (a3, a2, a1, a2, i1, b, i, b, a3, a3, a3, a3),
                                     steps.MAX_THREADS)
-        table[name + ".backward"] = (mod.backward_kernel, (a2, a2, i1, b, i) + (a3,) * 4 + (a2, a2) + (a3,) * 5,
+        table[name + ".backward"] = (mod.backward_kernel,
+                                     (a2, a2, i1, b, i) + (a3,) * 4 + (a2, a2) + (a3,) * 5,
                                      steps.MAX_THREADS)
     return table
 
@@ -68,9 +71,11 @@ def main():
             if f == nt.float32 and name not in FLOAT64_BY_DESIGN:
                 assert ".f64" not in ptx, f"{name} does float64 arithmetic in its float32 version"
             stack, stores, loads, registers = resources(ptx)
-            assert stack == stores == loads == 0, (f"{name} ({f}) uses local memory: {stack} bytes stack frame, "
-                                                   f"{stores} bytes spill stores, {loads} bytes spill loads")
-            assert registers * threads <= REGISTERS_PER_BLOCK, f"{name} ({f}): {registers} registers x {threads}"
+            assert stack == stores == loads == 0, (f"{name} ({f}) uses local memory: {stack} bytes stack "
+                                                   f"frame, {stores} bytes spill stores, {loads} bytes spill "
+                                                   f"loads")
+            assert registers * threads <= REGISTERS_PER_BLOCK, \
+                f"{name} ({f}): {registers} registers x {threads}"
             print(f"{name} ({f}): {registers} registers, {threads} threads")
     print("ok")
 

@@ -122,7 +122,8 @@ def test_a_bad_checkpoint_is_discarded_and_the_run_starts_from_step_0(tmp_path, 
     assert (status["status"], status["resumed_from"]) == ("done", None)
     assert not marker.exists()
     warning = capsys.readouterr().err.splitlines()
-    assert len(warning) == 1 and "unreadable checkpoint discarded" in warning[0] and "checkpoint.npz" in warning[0]
+    assert (len(warning) == 1 and "unreadable checkpoint discarded" in warning[0]
+            and "checkpoint.npz" in warning[0])
     assert sorted(p.name for p in run_dir.iterdir()) == sorted(store.RESULT_FILES)
     fresh = tmp_path / "fresh"
     store.execute(config, fresh)

@@ -93,5 +93,5 @@ def test_a_bad_stale_timeout_is_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("RNNBENCH_STALE_S", "soon")
     argv = ["--steps", "1", "--backend", "reference", "--no-progress"]
     assert cli.main(["train", *argv, "--out", str(tmp_path / "runs")]) == 2
-    assert capsys.readouterr().err == "rnnbench: error: RNNBENCH_STALE_S must be a positive number of seconds, " \
-                                      "got 'soon'\n"
+    assert capsys.readouterr().err == "rnnbench: error: RNNBENCH_STALE_S must be a positive number of " \
+                                      "seconds, got 'soon'\n"

@@ -52,7 +52,8 @@ CASES = [
     (["report", "--store", "adir", "--out", "/proc/x"], "cannot create files in"),
     (["report", "--store", "adir", "--out", "afile"], "exists and is not a directory"),
     (["report", "--store", "adir", "--out", "r", "--bench", "bad-bench.json"], "row 0 has no 'backend'"),
-    (["report", "--store", "adir", "--out", "r", "--bench", "list-bench.json"], "row 0 is not an object (int)"),
+    (["report", "--store", "adir", "--out", "r", "--bench", "list-bench.json"],
+     "row 0 is not an object (int)"),
     (BENCH + ["--out", "/proc/x"], "cannot create files in"),
     (BENCH + ["--out", "afile"], "exists and is not a directory"),
     (GRADNORM + ["--out", "/proc/x.csv"], "cannot create files in"),
@@ -74,7 +75,8 @@ def test_bad_paths_are_one_line_before_any_work(here, capsys, argv, words):
 @needs_proc
 @pytest.mark.parametrize("flag, value, words", [("--store", "afile", "exists and is not a directory"),
                                                 ("--out", "/proc/x", "cannot create files in"),
-                                                ("--out", "adir/../grid.toml", "exists and is not a directory")])
+                                                ("--out", "adir/../grid.toml",
+                                                 "exists and is not a directory")])
 def test_reproduce_checks_its_paths_before_its_sweep_and_bench(here, capsys, monkeypatch, flag, value, words):
     monkeypatch.setattr(reproduce, "SWEEPS", here)
     monkeypatch.setitem(reproduce.SUITES, "quick", ["grid.toml"])
@@ -87,7 +89,8 @@ def test_reproduce_checks_its_paths_before_its_sweep_and_bench(here, capsys, mon
     assert _entries(here) == before          # no run, no bench.json, no report
 
 
-@pytest.mark.parametrize("workers", [1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2])
+@pytest.mark.parametrize("workers", [1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                                     else 2])
 def test_workers_and_scheduler_exclude_each_other_for_every_value(here, capsys, workers):
     argv = ["sweep", "grid.toml", "--store", "runs", "--workers", str(workers), "--scheduler", "tcp://127.0.0.1:9"]
     assert cli.main(argv) == 2

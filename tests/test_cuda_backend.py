@@ -2,7 +2,8 @@
 modules against every backend): the NumPy reference backend (all cells, both dtypes, lengths, initial
 states, 2 layers, several blocks, row groups and items per thread), NumPy's matmul for the GEMM; plus the
 no-GPU error and, where NVIDIA's compiler is installed, a compile of every kernel for sm_90
-(tests/cuda_sm90_check.py; the simulator never compiles them). Training on the GPU: tests/test_cuda_training.py.
+(tests/cuda_sm90_check.py; the simulator never compiles them). Training on the GPU:
+tests/test_cuda_training.py.
 
 Without a GPU these run in numba's CUDA simulator (tests/conftest.py), so shapes stay tiny.
 """
@@ -83,9 +84,9 @@ def test_matches_reference_with_lengths_and_states(cell, act, dtype):
 @pytest.mark.parametrize("cell,H", [("peephole", 5), ("gru", 2), ("rnn", 3)])
 def test_matches_reference_across_blocks_groups_and_items(cell, H):
     # the simulator's layout (rnnbench/kernels/cuda/steps.py: 2 rows per item, 4 threads per block, products
-    # loaded 2 steps at a time): B = 5 leaves a last row group half empty; H = 5 gives threads two items, H = 2
-    # two row groups per block (the second block's second one past B), odd H and G*H a partial last load; and
-    # H and B above the 4x4 tile of the GEMMs and the transpose
+    # loaded 2 steps at a time): B = 5 leaves a last row group half empty; H = 5 gives threads two items,
+    # H = 2 two row groups per block (the second block's second one past B), odd H and G*H a partial last
+    # load; and H and B above the 4x4 tile of the GEMMs and the transpose
     _compare(cell, "tanh", "float64", T=3, B=5, I=2, H=H, L=1, lengths=np.array([3, 1, 2, 3, 1]), seed=2)
 
 
@@ -102,8 +103,9 @@ def test_matches_reference_at_realistic_shapes_on_a_gpu(cell, act, dtype):
 @pytest.mark.parametrize("trans_a,trans_b,shape", [(False, True, (9, 11, 6)), (False, False, (3, 5, 30)),
                                                    (True, False, (9, 11, 6)), (True, True, (3, 5, 30))])
 def test_gemm_matches_numpy(trans_a, trans_b, shape):
-    # (M, N, K) = (9, 11, 6) straddles the simulator's 8x8 block tile and 4-deep K tile; (3, 5, 30) is one block
-    # of c with a long K, which the GEMM splits into ranges (4 partial products, summed by a second kernel)
+    # (M, N, K) = (9, 11, 6) straddles the simulator's 8x8 block tile and 4-deep K tile; (3, 5, 30) is one
+    # block of c with a long K, which the GEMM splits into ranges (4 partial products, summed by a second
+    # kernel)
     _cuda_or_skip()
     from numba import cuda
     from rnnbench.kernels.cuda.gemm import matmul

@@ -1,6 +1,7 @@
-"""`rnnbench train --backend cuda`: the training loop with parameters, gradients and optimizer state on the GPU
-(rnnbench/kernels/cuda/training.py) against the same loop on the reference backend (losses, clipping modes,
-optimizers, readouts, probe gradient norms), what crosses to the host per step, and resuming from a checkpoint.
+"""`rnnbench train --backend cuda`: the training loop with parameters, gradients and optimizer state on the
+GPU (rnnbench/kernels/cuda/training.py) against the same loop on the reference backend (losses, clipping
+modes, optimizers, readouts, probe gradient norms), what crosses to the host per step, and resuming from a
+checkpoint.
 
 Without a GPU these run in numba's CUDA simulator (tests/conftest.py), so shapes stay tiny.
 """
@@ -22,10 +23,11 @@ def _cuda():
         pytest.skip(str(e))
 
 
-BASE = {"seq_len": 4, "hidden": 3, "batch": 2, "steps": 2, "eval_every": 2, "gradnorm_every": 2, "test_size": 2,
-        "dtype": "float64"}
+BASE = {"seq_len": 4, "hidden": 3, "batch": 2, "steps": 2, "eval_every": 2, "gradnorm_every": 2,
+        "test_size": 2, "dtype": "float64"}
 RUNS = {   # every loss, readout, optimizer and clipping mode, with a clip small enough to act
-    "adding-lstm-adam-norm": {"task": "adding", "cell": "lstm", "optimizer": "adam", "clip_mode": "norm", "clip": 0.05},
+    "adding-lstm-adam-norm": {"task": "adding", "cell": "lstm", "optimizer": "adam", "clip_mode": "norm",
+                              "clip": 0.05},
     "copy-gru-sgd-value": {"task": "copy", "seq_len": 1, "cell": "gru", "optimizer": "sgd", "lr": 0.5,
                            "clip_mode": "value", "clip": 0.01},
     "timing-rnn-rmsprop-none": {"task": "timing", "cell": "rnn", "layers": 2, "optimizer": "rmsprop",

@@ -85,9 +85,11 @@ def test_a_store_with_nothing_readable_exits_2(tmp_path, capsys):
     root = tmp_path / "runs"
     run_dir = root / store.execute(CONFIGS[0], root)
     (run_dir / "status.json").write_text("[]")
-    for argv in (["runs", "--store", str(root)], ["report", "--store", str(root), "--out", str(tmp_path / "r")]):
+    for argv in (["runs", "--store", str(root)],
+                 ["report", "--store", str(root), "--out", str(tmp_path / "r")]):
         code, out, err = _cli(capsys, *argv)
-        assert code == 2 and err[0] == f"rnnbench: warning: run {run_dir.name}: status.json holds no status ([])"
+        assert code == 2 and err[0] == \
+            f"rnnbench: warning: run {run_dir.name}: status.json holds no status ([])"
         assert len(err) == 2 and "none of its 1 runs is readable" in err[1]
     assert not (tmp_path / "r").exists()
 
@@ -110,14 +112,16 @@ def linked_store(tmp_path):
 def test_a_linked_run_directory_is_refused_and_its_target_untouched(linked_store, tmp_path, capsys):
     root, link, elsewhere, before = linked_store
     sweep = tmp_path / "two.toml"
-    sweep.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in {**TINY, "cell": "rnn", "seed": [0, 1]}.items()))
+    sweep.write_text("".join(f"{k} = {json.dumps(v)}\n"
+                             for k, v in {**TINY, "cell": "rnn", "seed": [0, 1]}.items()))
     code, out, err = _cli(capsys, "sweep", str(sweep), "--store", str(root), "--workers", "1")
     assert code == 1 and "is a symbolic link" in err[0] and link.name in err[0]
     assert "1 refused" in err[-2] and "rnnbench runs --store" in err[-1]
     code, out, err = _cli(capsys, "train", "--out", str(root), "--no-progress",
-                          *[f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()], "--cell", "rnn", "--seed", "1")
+                          *[f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()], "--cell", "rnn",
+                          "--seed", "1")
     assert code == 2 and len(err) == 1 and "is a symbolic link" in err[0]
     code, out, err = _cli(capsys, "runs", "--store", str(root))
-    assert code == 0 and err == [f"rnnbench: warning: run {link.name}: a symbolic link (refused: runs must be "
-                                 "directories inside the store)"]
+    assert code == 0 and err == [f"rnnbench: warning: run {link.name}: a symbolic link (refused: runs must "
+                                 "be directories inside the store)"]
     assert {p.name: p.read_bytes() for p in elsewhere.iterdir()} == before

@@ -1,6 +1,6 @@
-"""A diverging run ends as "diverged" at the step where it diverged, never "done", and without a numpy warning:
-a non-finite optimizer update or state, a non-finite or too large (divergence_factor x baseline) test loss
-at an evaluation, a training loss beyond that limit, and a dL/dh that overflows the model's dtype."""
+"""A diverging run ends as "diverged" at the step where it diverged, never "done", and without a numpy
+warning: a non-finite optimizer update or state, a non-finite or too large (divergence_factor x baseline) test
+loss at an evaluation, a training loss beyond that limit, and a dL/dh that overflows the model's dtype."""
 import math
 import subprocess
 import sys
@@ -17,10 +17,10 @@ from rnnbench.train import build, train, train_step
 
 ROOT = Path(__file__).resolve().parents[1]
 # issue 13's reproduction: a tanh RNN under Adam at lr 1e6, unclipped
-ISSUE = {"cell": "rnn", "lr": 1e6, "clip_mode": "none", "hidden": 8, "steps": 50, "seq_len": 20, "test_size": 50,
-         "batch": 10}
-ISSUE_FLAGS = ["--cell", "rnn", "--lr", "1e6", "--clip-mode", "none", "--hidden", "8", "--steps", "50", "--seq-len",
-               "20", "--test-size", "50", "--batch", "10"]
+ISSUE = {"cell": "rnn", "lr": 1e6, "clip_mode": "none", "hidden": 8, "steps": 50, "seq_len": 20,
+         "test_size": 50, "batch": 10}
+ISSUE_FLAGS = ["--cell", "rnn", "--lr", "1e6", "--clip-mode", "none", "--hidden", "8", "--steps", "50",
+               "--seq-len", "20", "--test-size", "50", "--batch", "10"]
 
 
 def _train(**config):
@@ -40,11 +40,13 @@ def test_issue_run_ends_diverged_on_the_command_line_without_warnings(tmp_path):
 @pytest.mark.parametrize("eval_every, step", [(100, 2), (1, 1)])
 def test_loss_beyond_the_factor_times_the_baseline_diverges(eval_every, step):
     """Step 1's Adam update (each weight moves by ~lr = 1e6) makes the model's loss ~1e13: seen by the
-    evaluation at step 1 when there is one, else by step 2's training loss. The rows kept are the ones before."""
+    evaluation at step 1 when there is one, else by step 2's training loss. The rows kept are the ones
+    before."""
     r = _train(**ISSUE, eval_every=eval_every, backend="reference")
     assert (r.status, r.diverged_at, r.step) == ("diverged", step, step)
     assert [m["step"] for m in r.metrics] == [0]
-    assert _train(**ISSUE, eval_every=eval_every, backend="reference", divergence_factor=1e300).status == "done"
+    assert _train(**ISSUE, eval_every=eval_every, backend="reference",
+                  divergence_factor=1e300).status == "done"
 
 
 def test_infinite_test_loss_at_an_evaluation_diverges():

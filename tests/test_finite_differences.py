@@ -38,7 +38,8 @@ def test_gradients_match_finite_differences(backend, cell, act, with_lengths):
         if g is None:
             continue
         v = rng.standard_normal(g.shape)
-        up, down = _loss(_shifted(case, name, EPS * v), backend), _loss(_shifted(case, name, -EPS * v), backend)
+        up, down = (_loss(_shifted(case, name, EPS * v), backend),
+                    _loss(_shifted(case, name, -EPS * v), backend))
         fd = (up - down) / (2 * EPS)
         errors[name] = rel_err(np.sum(g * v), fd)
     bad = {name: f"{e:.2g}" for name, e in errors.items() if e > 1e-6}

@@ -41,7 +41,8 @@ def _raises(fn, name):
     ({"backend": "tpu"}, "tpu"),
 ])
 def test_bad_constructor_arguments(kwargs, name):
-    args = {"cell": "lstm", "input_size": I, "hidden_size": H, "num_layers": L, "backend": "reference", **kwargs}
+    args = {"cell": "lstm", "input_size": I, "hidden_size": H, "num_layers": L, "backend": "reference",
+            **kwargs}
     _raises(lambda: rnnbench.RNN(args.pop("cell"), **args), name)
 
 
@@ -105,7 +106,8 @@ def _sd_without_last(sd):
     ("rnn", lambda sd: {**sd, "bias_ih_l1": np.zeros((H, 1))}, "bias_ih_l1"),
     ("lstm", lambda sd: {**sd, "weight_ih_l0": np.zeros((4 * H, I + 1))}, "weight_ih_l0"),
     ("gru", lambda sd: {**sd, "bias_hh_l0": np.full(3 * H, np.nan)}, "bias_hh_l0"),
-    ("rnn", lambda sd: {k: torch.as_tensor(v) for k, v in sd.items() if not k.endswith("l1")}, "weight_ih_l1"),
+    ("rnn", lambda sd: {k: torch.as_tensor(v) for k, v in sd.items() if not k.endswith("l1")},
+     "weight_ih_l1"),
 ])
 def test_bad_state_dict_leaves_the_model_unchanged(backend, cell, change, name):
     m = _model(backend, cell)
@@ -154,7 +156,7 @@ def test_dtype_as_name_class_or_numpy_dtype(dtype):
     (lambda m: m.forward(_x(), h0=np.full((L, B, H), -1e39)), "h0"),
     (lambda m: m.forward(_x(i1_1_1=1e39)), "float32"),
     (lambda m: m.backward(m.forward(_x()), np.full((T, B, H), 1e300)), "d_output"),
-    (lambda m: m.forward(_x() + 1j), "x"),                                  # the imaginary part is not dropped
+    (lambda m: m.forward(_x() + 1j), "x"),                                 # the imaginary part is not dropped
     (lambda m: m.forward(_x() * (1 + 0j)), "complex128"),
     (lambda m: m.forward(torch.as_tensor(_x()).to(torch.bfloat16)), "bfloat16"),
     (lambda m: m.forward([[[0.0] * I] * B] * (T - 1) + [[[0.0] * I]]), "x"),   # ragged nested lists
@@ -172,7 +174,8 @@ def test_values_the_model_dtype_cannot_hold(call, name):
     (lambda sd: {k: None for k in sd}, "weight_ih_l0"),
     (lambda sd: {k: np.full(v.shape, "a") for k, v in sd.items()}, "weight_ih_l0"),
     (lambda sd: {**sd, "bias_hh_l1": sd["bias_hh_l1"] + 1j}, "bias_hh_l1"),
-    (lambda sd: {**sd, "weight_hh_l1": np.full(sd["weight_hh_l1"].shape, 1e39)}, "weight_hh_l1"),   # > float32 max
+    (lambda sd: {**sd, "weight_hh_l1": np.full(sd["weight_hh_l1"].shape, 1e39)},
+     "weight_hh_l1"),   # > float32 max
     (_bf16, "bfloat16"),
     (lambda sd: {**sd, 3: sd["bias_hh_l1"], "extra": 0}, "extra"),
 ])
@@ -193,7 +196,8 @@ def test_model_state_dict_is_checked_whole_before_any_change():
     _raises(lambda: m.load_state_dict(sd), "weight_hh_l0")
     assert all(np.array_equal(m.state_dict()[k], v) for k, v in before.items())
     _raises(lambda: m.load_state_dict(None), "state_dict")
-    _raises(lambda: m.load_state_dict({k: v for k, v in before.items() if k != "readout.bias"}), "readout.bias")
+    _raises(lambda: m.load_state_dict({k: v for k, v in before.items() if k != "readout.bias"}),
+            "readout.bias")
     for bad in ({"output_size": 0}, {"readout": ["last"]}, {"seed": -2}):
         args = {"output_size": 2, **bad}
         _raises(lambda: Model("gru", I, H, args.pop("output_size"), backend="reference", **args),
@@ -207,10 +211,11 @@ def test_backward_refuses_a_forward_made_with_other_weights():
     m.load_state_dict(other.state_dict())
     _raises(lambda: m.backward(out, np.ones((T, B, H))), "forward")          # weights loaded since
     out = m.forward(_x())
-    m.params[0]["weight_hh"] *= 2                                              # changed in place, as an optimizer does
+    m.params[0]["weight_hh"] *= 2                                            # changed in place, as an
+                                                                             # optimizer does
     _raises(lambda: m.backward(out, np.ones((T, B, H))), "forward")
     out = m.forward(_x())
-    m.state_dict()                                                             # reading copies changes nothing
+    m.state_dict()                                                           # reading copies changes nothing
     assert m.backward(out, np.ones((T, B, H))).dx.shape == (T, B, I)
 
 

@@ -27,7 +27,8 @@ def test_mse_gradient_and_value():
     rng = np.random.default_rng(0)
     pred, target = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
     loss, grad = mse(pred, target)
-    assert loss == pytest.approx(torch.nn.functional.mse_loss(torch.tensor(pred), torch.tensor(target)).item())
+    assert loss == pytest.approx(
+        torch.nn.functional.mse_loss(torch.tensor(pred), torch.tensor(target)).item())
     np.testing.assert_allclose(grad, numeric_grad(lambda: mse(pred, target)[0], pred), atol=1e-8)
 
 
@@ -36,9 +37,11 @@ def test_cross_entropy_gradient_and_value():
     logits = rng.normal(size=(4, 3, 6)) * 3
     labels = rng.integers(0, 6, (4, 3))
     loss, grad = cross_entropy(logits, labels)
-    ref = torch.nn.functional.cross_entropy(torch.tensor(logits).reshape(-1, 6), torch.tensor(labels).reshape(-1))
+    ref = torch.nn.functional.cross_entropy(torch.tensor(logits).reshape(-1, 6),
+                                            torch.tensor(labels).reshape(-1))
     assert loss == pytest.approx(ref.item(), rel=1e-12)
-    np.testing.assert_allclose(grad, numeric_grad(lambda: cross_entropy(logits, labels)[0], logits), atol=1e-8)
+    np.testing.assert_allclose(grad, numeric_grad(lambda: cross_entropy(logits, labels)[0], logits),
+                               atol=1e-8)
     # large logits: the shifted softmax neither overflows nor loses the gradient
     big, g = cross_entropy(logits * 1e3, labels)
     assert np.isfinite(big) and np.isfinite(g).all()

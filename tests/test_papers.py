@@ -44,7 +44,8 @@ def test_papers_rows_equal_pandas_recomputation(small_store):
     sel = t100[t100["clip_mode"] == "value"]
     last = _last(metrics).join(sel.set_index("run_id")["cell"], how="inner")
     mse = last.groupby("cell")["test_loss"].median()
-    got = numbers[(numbers["finding"] == "arjovsky-adding-T100") & numbers["quantity"].str.startswith("final")]
+    got = numbers[(numbers["finding"] == "arjovsky-adding-T100")
+                  & numbers["quantity"].str.startswith("final")]
     assert got.set_index("cell")["value"].to_dict() == pytest.approx(mse.to_dict(), rel=1e-12)
     solved = (last["test_loss"] < 0.01).groupby(last["cell"]).mean()
     got = numbers[(numbers["finding"] == "arjovsky-adding-T100") & (numbers["quantity"] == "solved fraction")]

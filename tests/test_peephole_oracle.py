@@ -21,7 +21,8 @@ def test_peephole_matches_torch_loop(backend, dtype):
 
 def _without_peepholes(case):
     """The same case with zero peephole weights, and as a plain lstm case (no peephole parameters)."""
-    zeroed = {key: np.zeros_like(v) if key.startswith("weight_peephole") else v for key, v in case.params.items()}
+    zeroed = {key: np.zeros_like(v) if key.startswith("weight_peephole") else v
+              for key, v in case.params.items()}
     lstm = {key: v for key, v in case.params.items() if not key.startswith("weight_peephole")}
     return dataclasses.replace(case, params=zeroed), dataclasses.replace(case, cell="lstm", params=lstm)
 
@@ -37,7 +38,8 @@ def test_zero_peepholes_are_torch_lstm(backend):
         for result in (loop, got):
             result.pop("grad_norms")
             result.pop("cell_grad_norms")
-            result["params"] = {k: v for k, v in result["params"].items() if not k.startswith("weight_peephole")}
+            result["params"] = {k: v for k, v in result["params"].items()
+                                if not k.startswith("weight_peephole")}
         assert_matches(loop, expected, 1e-12, what="peephole loop vs nn.LSTM")
         assert_matches(got, expected, TOLERANCE["float64"], "float64", f"{backend} peephole vs nn.LSTM")
     for_random_cases(limits, 5, cases(limits, "peephole", "tanh", "float64"), check)

@@ -88,7 +88,8 @@ def test_forecast_and_gradient_tables_recomputed(small_store, report):
         assert got[c] == pytest.approx(last[c], rel=1e-12)
     g = store.load_gradnorms(small_store).merge(runs[["run_id", "cell", "task"]], on="run_id")
     g = g[(g["task"] == "adding") & (g["step"] == 0) & (g["layer"] == 0) & (g["cell"] == "rnn")]
-    ratio = g.groupby("run_id").apply(lambda r: r.sort_values("t")["h_norm"].iloc[0] / r.sort_values("t")["h_norm"].iloc[-1])
+    ratio = g.groupby("run_id").apply(lambda r: r.sort_values("t")["h_norm"].iloc[0]
+                                      / r.sort_values("t")["h_norm"].iloc[-1])
     decay = pd.read_csv(report / "tables" / "gradient_decay.csv")
     row = decay[(decay["arm"] == "rnn") & (decay["when"] == "init")].iloc[0]
     # geometric mean over seeds of each t's norm, then the ratio: equals the geometric mean of the ratios
@@ -100,7 +101,8 @@ def test_empty_and_failed_stores_say_so(tmp_path):
     html = build_report(tmp_path / "empty", tmp_path / "r1").read_text()
     assert "no finished runs" in html
     bad = tmp_path / "bad"
-    assert store.record_failure(dict(TINY, task="adding", seq_len=6, cell="lstm"), bad, "MemoryError: out of memory")
+    assert store.record_failure(dict(TINY, task="adding", seq_len=6, cell="lstm"), bad,
+                                "MemoryError: out of memory")
     html = build_report(bad, tmp_path / "r2").read_text()
     assert "failed; nothing was measured" in html and "MemoryError: out of memory" in html
 
@@ -132,7 +134,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _tree(path):
-    return {str(p.relative_to(path)): p.read_bytes() if p.is_file() else None for p in sorted(path.rglob("*"))}
+    return {str(p.relative_to(path)): p.read_bytes() if p.is_file() else None
+            for p in sorted(path.rglob("*"))}
 
 
 def test_the_store_and_folders_above_it_are_refused(tmp_path, capsys):
@@ -156,14 +159,16 @@ def test_a_folder_of_other_files_is_refused_even_with_a_report_html(tmp_path, ca
     assert _tree(proj) == before
 
 
-def test_an_earlier_report_is_replaced_but_not_once_someone_adds_a_file(report, small_store, tmp_path, capsys):
+def test_an_earlier_report_is_replaced_but_not_once_someone_adds_a_file(report, small_store, tmp_path,
+                                                                         capsys):
     out = tmp_path / "r"
     old_umask = os.umask(0o022)
     try:
         assert main(["report", "--store", str(small_store), "--out", str(out)]) == 0
     finally:
         os.umask(old_umask)
-    assert stat.S_IMODE(out.stat().st_mode) == 0o755 and stat.S_IMODE((out / "figures").stat().st_mode) == 0o755
+    assert (stat.S_IMODE(out.stat().st_mode) == 0o755
+            and stat.S_IMODE((out / "figures").stat().st_mode) == 0o755)
     from rnnbench.report.folder import MANIFEST
 
     listed = json.loads((out / MANIFEST).read_text())["files"]
@@ -180,7 +185,10 @@ def test_a_killed_report_step_leaves_the_old_report_and_nothing_hidden(report, s
     proc = subprocess.Popen([sys.executable, "-m", "rnnbench", "report", "--store", str(small_store), "--out",
                              str(out)], env={**os.environ, "PYTHONPATH": str(ROOT)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    hidden = lambda: [p for p in tmp_path.iterdir() if p.name.startswith(".r.")]
+
+    def hidden():
+        return [p for p in tmp_path.iterdir() if p.name.startswith(".r.")]
+
     deadline = time.monotonic() + 60
     while not hidden():
         assert proc.poll() is None and time.monotonic() < deadline, "the report step ended before the kill"

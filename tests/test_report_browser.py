@@ -15,7 +15,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PROBE = """<script>
 window.__errors = [];
 window.addEventListener('error', e => window.__errors.push(String(e.message || e.target.src || e)), true);
-const origError = console.error; console.error = (...a) => { window.__errors.push(a.join(' ')); origError(...a); };
+const origError = console.error;
+console.error = (...a) => { window.__errors.push(a.join(' ')); origError(...a); };
 window.addEventListener('load', () => {
   const out = document.createElement('pre'); out.id = 'probe';
   const sizes = [...document.images].map(i => i.naturalWidth + 'x' + i.naturalHeight);

@@ -12,12 +12,14 @@ from rnnbench.config import DEFAULTS, normalize
 
 # the full suite's sweep files use the training loop's stop_when_solved / solve_patience keys
 needs_stop_keys = pytest.mark.skipif("stop_when_solved" not in DEFAULTS,
-                                     reason="the full suite needs the config keys stop_when_solved, solve_patience")
+                                     reason="the full suite needs the config keys stop_when_solved, "
+                                            "solve_patience")
 
 
 def test_quick_suite_is_valid_and_covers_every_claim():
     quick = reproduce.suite_configs("quick")
-    assert {c["cell"] for c in quick} >= {"rnn", "lstm", "gru", "peephole"} and max(c["seq_len"] for c in quick) >= 100
+    assert ({c["cell"] for c in quick} >= {"rnn", "lstm", "gru", "peephole"}
+            and max(c["seq_len"] for c in quick) >= 100)
     assert {c["task"] for c in quick} == {"adding", "timing", "forecasting"}
     assert {c["clip_mode"] for c in quick if c["seq_len"] == 40} == {"norm", "none"}
 
@@ -26,8 +28,8 @@ def test_quick_suite_is_valid_and_covers_every_claim():
 def test_full_suite_is_valid_and_has_the_papers_grid():
     full = reproduce.suite_configs("full")
     paper = [c for c in full if c["optimizer"] == "rmsprop" and c["batch"] == 20]
-    assert {(c["task"], c["seq_len"]) for c in paper} >= {("adding", T) for T in (100, 200, 400, 750, 1000)} | {
-        ("copy", T) for T in (100, 200, 300, 500)}
+    assert {(c["task"], c["seq_len"]) for c in paper} >= \
+        {("adding", T) for T in (100, 200, 400, 750, 1000)} | {("copy", T) for T in (100, 200, 300, 500)}
     assert {c["cell"] for c in paper} == {"rnn", "gru", "lstm", "peephole"}
     # seeds: at least 2 per setting, except the paper-settings runs (the paper reports one run per setting)
     runs = pd.DataFrame(full).astype(str)
@@ -38,7 +40,8 @@ def test_full_suite_is_valid_and_has_the_papers_grid():
 def test_estimate_arithmetic_on_a_measured_calibration():
     tiny = dict(task="adding", seq_len=6, hidden=4, batch=8, test_size=16, backend="reference")
     a = normalize(dict(tiny, cell="lstm", steps=30, eval_every=10, gradnorm_every=15))   # 4 rows, 3 probes
-    b = normalize(dict(tiny, cell="lstm", steps=7, eval_every=5, gradnorm_every=7, seed=1))  # 3 rows, 2 probes
+    b = normalize(dict(tiny, cell="lstm", steps=7, eval_every=5, gradnorm_every=7,
+                       seed=1))                                                          # 3 rows, 2 probes
     c = normalize(dict(tiny, cell="rnn", steps=10, eval_every=10, gradnorm_every=10))    # 2 rows, 2 probes
     cals, others = reproduce.calibrate_all([a, b, c])
     assert len(cals) == 2     # a and b differ only in what a calibration does not depend on
@@ -48,9 +51,11 @@ def test_estimate_arithmetic_on_a_measured_calibration():
     ta = 30 * la.step_s + 4 * la.eval_s + 3 * la.step_s
     tb = 7 * la.step_s + 3 * la.eval_s + 2 * la.step_s
     tc = 10 * lc.step_s + 2 * lc.eval_s + 2 * lc.step_s
-    assert [reproduce.run_seconds(x, cals[reproduce.shape_key(x)]) for x in (a, b, c)] == pytest.approx([ta, tb, tc])
+    assert [reproduce.run_seconds(x, cals[reproduce.shape_key(x)]) for x in (a, b, c)] == \
+        pytest.approx([ta, tb, tc])
     order = reproduce.longest_first([c, b, a], cals)
-    assert [reproduce.run_seconds(x, cals[reproduce.shape_key(x)]) for x in order] == sorted([ta, tb, tc], reverse=True)
+    assert [reproduce.run_seconds(x, cals[reproduce.shape_key(x)]) for x in order] == \
+        sorted([ta, tb, tc], reverse=True)
     # two workers, each starting after WORKER_START_S, each taking the next run when free
     start = reproduce.WORKER_START_S
     free = [start, start]
@@ -71,8 +76,8 @@ def test_reproduce_runs_a_suite_records_its_session_and_reports(tmp_path, monkey
         'eval_every = 5\ngradnorm_every = 5\ntest_size = 16\nbackend = "reference"\n')
     monkeypatch.setattr(reproduce, "SWEEPS", tmp_path)
     monkeypatch.setitem(reproduce.SUITES, "quick", "tiny")
-    monkeypatch.setitem(reproduce.BENCH_ARGS, "quick", ["--cells", "rnn", "--shapes", "3,2,2,4", "--repeats", "1",
-                                                            "--train-shape", "4,2,3"])
+    monkeypatch.setitem(reproduce.BENCH_ARGS, "quick", ["--cells", "rnn", "--shapes", "3,2,2,4", "--repeats",
+                                                        "1", "--train-shape", "4,2,3"])
     out = tmp_path / "rep"
     assert main(["reproduce", "--quick", "--workers", "1", "--store", str(tmp_path / "runs"),
                  "--out", str(out)]) == 0

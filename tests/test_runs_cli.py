@@ -6,7 +6,8 @@ from rnnbench.config import normalize
 
 TINY = {"seq_len": 4, "hidden": 3, "batch": 4, "test_size": 8, "steps": 6, "eval_every": 3,
         "gradnorm_every": 3, "backend": "reference"}
-CONFIGS = [normalize({**TINY, "cell": cell, "seed": seed}) for cell, seed in [("rnn", 0), ("lstm", 0), ("lstm", 1)]]
+CONFIGS = [normalize({**TINY, "cell": cell, "seed": seed})
+           for cell, seed in [("rnn", 0), ("lstm", 0), ("lstm", 1)]]
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,8 @@ from rnnbench.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 # adding at T = 10 first gets test MSE < 0.01 after a few hundred steps (at 340 with this seed)
-ADDING = {"task": "adding", "seq_len": 10, "cell": "lstm", "hidden": 16, "batch": 20, "lr": 1e-2, "eval_every": 20,
-          "test_size": 100, "gradnorm_every": 100, "backend": "reference", "steps": 600}
+ADDING = {"task": "adding", "seq_len": 10, "cell": "lstm", "hidden": 16, "batch": 20, "lr": 1e-2,
+          "eval_every": 20, "test_size": 100, "gradnorm_every": 100, "backend": "reference", "steps": 600}
 # timing at T = 12 is solved at evaluations 170-190, 210-230 and from 250 on: k = 4 must skip two streaks of 3
 TIMING = {**ADDING, "task": "timing", "seq_len": 12, "eval_every": 10, "steps": 400}
 CRITERIA = {"adding": lambda m: m["test_loss"] < 0.01, "timing": lambda m: m["accuracy"] >= 0.95}
@@ -61,7 +61,8 @@ def test_forecasting_has_no_solve_criterion_and_refuses_the_key():
         normalize({"task": "forecasting", "stop_when_solved": True})
     with pytest.raises(InputError, match="solve_patience.*stop_when_solved is off"):
         normalize({"solve_patience": 5})
-    for bad in ({"stop_when_solved": "yes"}, {"stop_when_solved": 1}, {"stop_when_solved": True, "solve_patience": 0}):
+    for bad in ({"stop_when_solved": "yes"}, {"stop_when_solved": 1},
+                {"stop_when_solved": True, "solve_patience": 0}):
         with pytest.raises(InputError, match=next(iter(bad)) if len(bad) == 1 else "solve_patience"):
             normalize(bad)
 
@@ -81,13 +82,14 @@ store.execute(config, root, progress=progress)
 
 
 def test_killed_run_resumes_to_the_same_result(tmp_path):
-    """Checkpoints every 60 steps; the kill comes at step 370, after the checkpoint at 360 that holds two of the
-    three solved evaluations (340, 360) that stop the run at 380, so the resumed process must count them."""
+    """Checkpoints every 60 steps; the kill comes at step 370, after the checkpoint at 360 that holds two of
+    the three solved evaluations (340, 360) that stop the run at 380, so the resumed process must count
+    them."""
     config = normalize({**ADDING, "stop_when_solved": True, "checkpoint_every": 60})
     whole = train(config)
     assert (whole.solved_at, whole.step) == (340, 380)
-    child = subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(config), str(tmp_path), "370"], cwd=ROOT,
-                             stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(config), str(tmp_path), "370"],
+                             cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout.readline().strip() == "paused"
     finally:

@@ -116,9 +116,11 @@ def test_diverged_run_keeps_its_rows_and_is_not_rerun(fake, tmp_path):
     fake.diverge_at = 3
     rid, outcome = store.run_once(CFG, tmp_path)
     status = store.read_status(tmp_path / rid)
-    assert outcome == "diverged" and (status["status"], status["step"], status["diverged_at"]) == ("diverged", 3, 3)
+    assert outcome == "diverged" and \
+        (status["status"], status["step"], status["diverged_at"]) == ("diverged", 3, 3)
     assert store.load_metrics(tmp_path)["step"].tolist() == [1, 2]
-    assert store.load_gradnorms(tmp_path).columns.tolist() == ["run_id"] and store.load_gradnorms(tmp_path).empty
+    assert (store.load_gradnorms(tmp_path).columns.tolist() == ["run_id"]
+            and store.load_gradnorms(tmp_path).empty)
     assert store.run_once(CFG, tmp_path) == (rid, "skipped") and fake.calls == 1
 
 
@@ -163,7 +165,8 @@ def test_lock_of_a_dead_process_is_taken_over(fake, tmp_path):
 def test_only_a_dead_local_owner_is_stale_at_once(tmp_path):
     (tmp_path / "lock").write_text(json.dumps({"host": "elsewhere", "pid": 1, "token": "0" * 32}))
     assert not look(tmp_path).dead_here and look(tmp_path).owner["host"] == "elsewhere"
-    (tmp_path / "lock").write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "token": "0" * 32}))
+    (tmp_path / "lock").write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid(),
+                                               "token": "0" * 32}))
     assert not look(tmp_path).dead_here
     for garbage in ("", "{", '{"host": "h", "pid": "abc", "token": "x"}', "[1]"):
         (tmp_path / "lock").write_text(garbage)
@@ -196,7 +199,8 @@ def test_leftovers_of_an_owner_killed_after_finishing_are_removed(fake, tmp_path
     (d / ".claim.0123").mkdir()
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
-    (d / "lock").write_text(json.dumps({"host": socket.gethostname(), "pid": int(dead.stdout), "token": "0" * 32}))
+    (d / "lock").write_text(json.dumps({"host": socket.gethostname(), "pid": int(dead.stdout),
+                                        "token": "0" * 32}))
     assert store.run_once(CFG, tmp_path) == (rid, "skipped")
     assert sorted(p.name for p in d.iterdir()) == ["config.json", "gradnorms.parquet", "metrics.parquet",
                                                    "status.json"]

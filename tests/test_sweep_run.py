@@ -205,7 +205,10 @@ def test_dask_sweeps_survive_a_lost_worker_and_match_local_runs(tmp_path, cluste
     try:
         # once a run of this sweep has finished, kill a worker in the middle of another run
         pids = {w.pid: w for w in workers}
-        running = lambda: [pid for pid in map(_lock_pid, runs.iterdir()) if pid in pids]
+
+        def running():
+            return [pid for pid in map(_lock_pid, runs.iterdir()) if pid in pids]
+
         _wait_until(lambda: len(_finished(runs)) >= 5 and running(), [proc, *workers])
         victim = pids[running()[0]]
         victim.kill()
@@ -233,7 +236,9 @@ def test_a_killed_worker_loses_only_its_run(tmp_path):
     runs = tmp_path / "runs"
     proc = _start("sweep", str(sweep), "--store", str(runs), "--workers", "2")
     try:
-        held = lambda: {d.name: pid for d in runs.iterdir() if (pid := _lock_pid(d))} if runs.exists() else {}
+        def held():
+            return {d.name: pid for d in runs.iterdir() if (pid := _lock_pid(d))} if runs.exists() else {}
+
         _wait_until(lambda: len(held()) == 2, [proc])      # both workers are running a run
         (victim_run, victim), (other_run, _) = sorted(held().items())
         os.kill(victim, signal.SIGKILL)                     # as the OOM killer would
@@ -267,8 +272,8 @@ def test_a_run_whose_worker_always_dies_is_failed_and_the_hint_lists_it(tmp_path
     assert proc.returncode == 1 and "0 done, 0 diverged, 1 failed" in err, err
     hint = re.search(r"`(rnnbench runs [^`]+)`", err)
     assert hint, err
-    listed = subprocess.run([sys.executable, "-m", *shlex.split(hint[1]), "--csv", "--columns", "run_id,error"],
-                            env=ENV, capture_output=True, text=True)
+    listed = subprocess.run([sys.executable, "-m", *shlex.split(hint[1]), "--csv", "--columns",
+                             "run_id,error"], env=ENV, capture_output=True, text=True)
     rows = listed.stdout.splitlines()[1:]
     assert listed.returncode == 0 and [r.split(",")[0] for r in rows] == [run_dir.name], listed
     assert "killed by signal 9" in rows[0]

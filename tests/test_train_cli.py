@@ -1,4 +1,5 @@
-"""Tiny end-to-end runs: train() rows and resume, `rnnbench train` / `rnnbench gradnorm`, bad input exits 2."""
+"""Tiny end-to-end runs: train() rows and resume, `rnnbench train` / `rnnbench gradnorm`, bad input exits
+2."""
 import json
 import math
 import pickle
@@ -27,8 +28,9 @@ def test_normalize_defaults_and_canonical_form():
     assert normalize({"clip": 0})["clip_mode"] == "none" and normalize({"clip": 0})["clip"] is None
     assert normalize({"steps": 10.0})["steps"] == 10 and isinstance(normalize({"lr": 1})["lr"], float)
     assert normalize({"cell": "gru", "forget_bias": 1.0})["forget_bias"] is None   # the default is no choice
-    for bad, key in [({"lr": "0.1"}, "lr"), ({"hidden": 2.5}, "hidden"), ({"cell": "lstm", "nonlinearity": "relu"},
-                     "nonlinearity"), ({"optimizer": "adam", "momentum": 0.5}, "momentum"), ({"steps": -1}, "steps"),
+    for bad, key in [({"lr": "0.1"}, "lr"), ({"hidden": 2.5}, "hidden"),
+                     ({"cell": "lstm", "nonlinearity": "relu"}, "nonlinearity"),
+                     ({"optimizer": "adam", "momentum": 0.5}, "momentum"), ({"steps": -1}, "steps"),
                      ({"init": "identity"}, "init"), ({"lr": float("nan")}, "lr"), ({"seqlen": 3}, "seqlen")]:
         with pytest.raises(InputError, match=key):
             normalize(bad)

@@ -35,7 +35,8 @@ def torch_step(twin, opt, task, batch, config):
     out, h = twin(torch.tensor(batch.x, dtype=torch.float32))
     h_n = h[0] if isinstance(h, tuple) else h
     if task.readout == "last":
-        loss = torch.nn.functional.mse_loss(twin.readout(h_n[-1]), torch.tensor(batch.target, dtype=torch.float32))
+        loss = torch.nn.functional.mse_loss(twin.readout(h_n[-1]),
+                                            torch.tensor(batch.target, dtype=torch.float32))
     else:
         logits = twin.readout(out)
         loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
@@ -54,7 +55,8 @@ def torch_step(twin, opt, task, batch, config):
     # Adam's and RMSProp's first steps hardly depend on the gradient's scale; SGD's do (clipping active)
     {"task": "adding", "cell": "lstm", "optimizer": "sgd", "lr": 0.5, "clip": 0.05},
     {"task": "copy", "cell": "gru", "optimizer": "rmsprop", "clip": 0.5, "clip_mode": "value"},
-    {"task": "timing", "cell": "rnn", "nonlinearity": "relu", "optimizer": "sgd", "lr": 0.1, "init": "identity"},
+    {"task": "timing", "cell": "rnn", "nonlinearity": "relu", "optimizer": "sgd", "lr": 0.1,
+     "init": "identity"},
     {"task": "forecasting", "series": "sunspots", "cell": "lstm", "layers": 2, "optimizer": "adam",
      "init": "orthogonal", "forget_bias": 1.0, "clip": 0.0},
 ])

@@ -1,4 +1,5 @@
-"""`rnnbench bench` as a library: time rnnbench backends against PyTorch and JAX, with a measured GEMM roofline.
+"""`rnnbench bench` as a library: time rnnbench backends against PyTorch and JAX, with a measured GEMM
+roofline.
 
     rows, meta = rnnbench.bench.run_bench(cells=("lstm",), shapes=((100, 64, 2, 128),), backends=("cpu",))
     print(format_table(rows, meta)); write_results(rows, meta, "out/")     # bench.csv, bench.json

@@ -1,4 +1,5 @@
-"""Machine and software metadata stored with every bench result, so a number can be traced to where it came from."""
+"""Machine and software metadata stored with every bench result, so a number can be traced to where it
+came from."""
 import datetime
 import importlib.metadata
 import os

@@ -34,7 +34,8 @@ drop_stale(_packed_rows)    # it inlines gemm.py: see kernels.cpu.cache
 
 
 def gemm_gflops(dtype="float32", shape=GEMM_SHAPE, repeats=GEMM_REPEATS):
-    """(numpy, njit np.dot, packed kernel) best GFLOP/s of (M, K) @ (K, N) in `dtype` under the current threads."""
+    """(numpy, njit np.dot, packed kernel) best GFLOP/s of (M, K) @ (K, N) in `dtype` under the current
+    threads."""
     M, K, N = shape
     rng = np.random.default_rng(0)
     a = rng.standard_normal((M, K)).astype(dtype)

@@ -18,7 +18,8 @@ def time_interleaved(fns, repeats, warmup=1):
     Each is first called `warmup` times untimed (so compilation and first-touch allocation are never timed),
     and every timed call follows one untimed lead-in call of the same function;
     the garbage collector runs once after the warm-up and is off during each timed call, as in `timeit`
-    (a full collection per call would cost more than a small call: the heap holds torch's and Numba's objects).
+    (a full collection per call would cost more than a small call: the heap holds torch's and Numba's
+    objects).
     """
     for fn in fns:
         for _ in range(warmup):

@@ -1,10 +1,11 @@
-"""`rnnbench reproduce [--quick | --full]`: run the built-in experiment suite into a store, then write its report.
+"""`rnnbench reproduce [--quick | --full]`: run the built-in experiment suite into a store, then write its
+report.
 
 The suites are the sweep files in rnnbench/sweeps/quick/ and rnnbench/sweeps/full/ (every *.toml there; the
 budget arithmetic of the full one is rnnbench/sweeps/full/BUDGET.md), run through rnnbench.sweep.run_sweep, so
 a killed reproduce resumes where it stopped. After the sweep, `rnnbench bench` (--quick for the quick suite)
-runs against PyTorch and JAX where they are installed (else rnnbench alone) into <store>/bench.json, which the report's
-speed section reads; a resumed reproduce keeps a bench already there.
+runs against PyTorch and JAX where they are installed (else rnnbench alone) into <store>/bench.json, which the
+report's speed section reads; a resumed reproduce keeps a bench already there.
 
 The time estimate comes from this machine: each distinct run shape (cell, task, sizes, optimizer) is timed
 for a few training steps and one evaluation, in one thread as a sweep worker runs it, in CPU time
@@ -25,15 +26,16 @@ HELP = "run the built-in experiment suite (resumable) and write its report"
 
 SWEEPS = Path(__file__).resolve().parent.parent / "sweeps"
 SUITES = {"quick": "quick", "full": "full"}          # suite -> folder of sweep files under SWEEPS
-# `rnnbench bench` arguments per suite (besides --against and --out), and its wall time on this project's 2-core
-# machine: quick measured by `reproduce --quick` (reports/README.md); full = the timed calls of reports/bench/
-# bench.json x 2 (each follows an untimed call) x (7 repeats + 1 warm-up) = 133 s, plus start-up and roofline
+# `rnnbench bench` arguments per suite (besides --against and --out), and its wall time on this project's
+# 2-core machine: quick measured by `reproduce --quick` (reports/README.md); full = the timed calls of
+# reports/bench/bench.json x 2 (each follows an untimed call) x (7 repeats + 1 warm-up) = 133 s, plus start-up
+# and roofline
 BENCH_ARGS = {"quick": ["--quick"], "full": []}
 BENCH_SECONDS = {"quick": 30.0, "full": 150.0}    # on an otherwise idle machine (it runs 2 threads)
 WORKER_START_S = 5.0      # a spawned worker: interpreter, imports, Numba cache loads (measured here: 3-5 s)
 # what one training step's and one evaluation's time depend on: runs that agree on these share a calibration
-SHAPE_KEYS = ("task", "adding_variant", "series", "horizon", "seq_len", "cell", "nonlinearity", "init", "hidden",
-              "layers", "batch", "optimizer", "clip_mode", "backend", "dtype", "test_size")
+SHAPE_KEYS = ("task", "adding_variant", "series", "horizon", "seq_len", "cell", "nonlinearity", "init",
+              "hidden", "layers", "batch", "optimizer", "clip_mode", "backend", "dtype", "test_size")
 CALIBRATION_S = 0.4       # time at least this long (and 3 steps) per shape, at most 20 steps
 EVAL_SAMPLE = 64          # test sequences timed per shape: evaluation time is linear in the test set's size
 
@@ -43,7 +45,8 @@ def add_arguments(parser):
     size.add_argument("--quick", action="store_true", help="the small suite (default): minutes on 2 cores")
     size.add_argument("--full", action="store_true", help="the publication grid (about 4 hours on 2 cores)")
     parser.add_argument("--store", default=None, help="run store (default: runs/quick or runs/full)")
-    parser.add_argument("--out", default=None, help="report directory (default: reports/quick or reports/full)")
+    parser.add_argument("--out", default=None,
+                        help="report directory (default: reports/quick or reports/full)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, default=2, help="local worker processes (default 2)")
     where.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
@@ -57,7 +60,8 @@ def suite_configs(name):
 
 
 class Calibration(NamedTuple):
-    step_s: float         # one training step on one core: fresh batch, forward, backward, clip, update (median)
+    step_s: float         # one training step on one core: fresh batch, forward, backward, clip, update
+                          # (median)
     eval_s: float         # one evaluation of the whole test set on one core
 
 
@@ -147,8 +151,8 @@ def longest_first(configs, calibrations):
 
 
 def expected_seconds(configs, workers, calibrations, share=1.0):
-    """Wall time of running `configs` in this order on `workers` processes, each taking the next run as soon as
-    it is free (what the sweep's pool does) and getting `share` of a core; every worker first pays
+    """Wall time of running `configs` in this order on `workers` processes, each taking the next run as soon
+    as it is free (what the sweep's pool does) and getting `share` of a core; every worker first pays
     WORKER_START_S."""
     free = [WORKER_START_S] * max(1, workers)
     for c in configs:

@@ -29,7 +29,8 @@ def add_arguments(parser):
     where.add_argument("--workers", type=int, default=None,
                        help="local worker processes, one core each (default: the cores this process may use)")
     where.add_argument("--scheduler", metavar="tcp://HOST:PORT",
-                       help="run on this Dask scheduler's workers instead; they must see --store at the same path")
+                       help="run on this Dask scheduler's workers instead; they must see --store at the same "
+                            "path")
     parser.add_argument("--max-runs", type=int, default=None,
                         help="refuse a grid of more runs than this (default 100000)")
     parser.add_argument("--dry-run", action="store_true", help="list the runs and whether each is finished")
@@ -56,11 +57,12 @@ def run(args):
             print(rid, "missing" if state is None or state.status == "empty" else
                   f"damaged: {state.problem}" if state.status == "damaged" else state.status)
         return 0
-    summary = run_sweep(configs, store_root, workers=args.workers or _usable_cores(), scheduler=args.scheduler,
-                        progress=not args.quiet)
+    summary = run_sweep(configs, store_root, workers=args.workers or _usable_cores(),
+                        scheduler=args.scheduler, progress=not args.quiet)
     refused = f", {summary['refused']} refused" if summary["refused"] else ""
-    print(f"{args.sweep_file}: {summary['total']} runs: {summary['done']} done, {summary['diverged']} diverged, "
-          f"{summary['failed']} failed, {summary['skipped']} already finished{refused}", file=sys.stderr)
+    print(f"{args.sweep_file}: {summary['total']} runs: {summary['done']} done, "
+          f"{summary['diverged']} diverged, {summary['failed']} failed, {summary['skipped']} already "
+          f"finished{refused}", file=sys.stderr)
     for line in failure_hint(summary, args.store):
         print(f"rnnbench sweep: {line}", file=sys.stderr)
     return 1 if summary["failed"] or summary["refused"] else 0

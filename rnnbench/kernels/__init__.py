@@ -1,1 +1,2 @@
-"""Compiled backends: `cpu` (Numba @njit) and `cuda` (numba.cuda), each implementing rnnbench.backend's interface."""
+"""Compiled backends: `cpu` (Numba @njit) and `cuda` (numba.cuda), each implementing rnnbench.backend's
+interface."""

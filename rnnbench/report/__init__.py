@@ -67,7 +67,8 @@ def _bench_row_problem(row):
             return f"{key!r} is not a positive integer"
     for key in ["time_s"] + [k for k in row if k.endswith("_time_s")]:
         value = row[key]
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not value > 0):
             return f"{key!r} is not a positive number or null"
     return None
 
@@ -84,7 +85,8 @@ def _load_bench(path):
     for i, row in enumerate(bench["rows"]):
         problem = _bench_row_problem(row)
         if problem:
-            raise InputError(f"bench file {str(path)!r}: row {i} {problem} (not written by `rnnbench bench`?)")
+            raise InputError(f"bench file {str(path)!r}: row {i} {problem} "
+                             "(not written by `rnnbench bench`?)")
     return bench
 
 
@@ -129,5 +131,6 @@ def _meta(a, all_runs, source, command):
         "command": command or "(built through the Python API)",
         "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs, "
-                   f"Python {platform.python_version()}, NumPy {numpy.__version__}, Numba {numba.__version__}",
+                   f"Python {platform.python_version()}, NumPy {numpy.__version__}, "
+                   f"Numba {numba.__version__}",
     }

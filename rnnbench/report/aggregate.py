@@ -1,4 +1,5 @@
-"""Aggregation: the run store's DataFrames -> the tidy tables every figure, table and claim of the report reads.
+"""Aggregation: the run store's DataFrames -> the tidy tables every figure, table and claim of the report
+reads.
 
 Inputs are the store's frames (runs: one row per run with its config columns; metrics: run_id + eval rows;
 gradnorms: run_id + per-timestep ||dL/dh_t|| rows). Runs are grouped into panels (task, seq_len) and, inside
@@ -104,10 +105,11 @@ def _meets(frame, rule):
 
 
 def solved_per_run(runs, metrics):
-    """One row per run of a task with a solved rule: solved (at its final evaluation; a run stopped when solved
-    ends on one), steps_to_solve (first evaluated step meeting the rule, NaN unless solved), last_step (its
-    final evaluation) and stopped_early. Diverged runs count as not solved."""
-    cols = ["run_id", "task", "seq_len", "arm", "seed", "solved", "steps_to_solve", "last_step", "stopped_early"]
+    """One row per run of a task with a solved rule: solved (at its final evaluation; a run stopped when
+    solved ends on one), steps_to_solve (first evaluated step meeting the rule, NaN unless solved), last_step
+    (its final evaluation) and stopped_early. Diverged runs count as not solved."""
+    cols = ["run_id", "task", "seq_len", "arm", "seed", "solved", "steps_to_solve", "last_step",
+            "stopped_early"]
     by_run = dict(tuple(metrics.sort_values(["run_id", "step"]).groupby("run_id"))) if len(metrics) else {}
     rows = []
     for _, run in runs.iterrows():
@@ -118,8 +120,8 @@ def solved_per_run(runs, metrics):
         ok = _meets(rm, rule) if not rm.empty else pd.Series([], dtype=bool)
         solved = bool(len(ok)) and bool(ok.iloc[-1]) and run["status"] == "done"
         last = rm["step"].max() if len(rm) else np.nan
-        rows.append({"run_id": run["run_id"], "task": run["task"], "seq_len": run["seq_len"], "arm": run["arm"],
-                     "seed": run.get("seed"), "solved": solved,
+        rows.append({"run_id": run["run_id"], "task": run["task"], "seq_len": run["seq_len"],
+                     "arm": run["arm"], "seed": run.get("seed"), "solved": solved,
                      "steps_to_solve": rm["step"][ok].min() if solved else np.nan, "last_step": last,
                      "stopped_early": bool(run["status"] == "done" and last < run["steps"])})
     return pd.DataFrame(rows, columns=cols)
@@ -198,7 +200,8 @@ def _geomean(values):
     if v.size == 0:
         return np.nan
     with np.errstate(divide="ignore"):
-        return float(np.exp(np.mean(np.log(v)))) if np.all(v > 0) else float(np.min(v) if v.min() == 0 else np.nan)
+        return (float(np.exp(np.mean(np.log(v)))) if np.all(v > 0)
+                else float(np.min(v) if v.min() == 0 else np.nan))
 
 
 def gradient_decay_table(curves):
@@ -262,7 +265,8 @@ def clipping_table(metrics, runs):
     """Runs that differ only in clipping: per group of such runs (`pair`: its arm label without the clipping)
     and clip setting, the runs, the fraction that diverged, the largest pre-clip gradient norm seen and the
     final test loss over the baseline (medians over seeds)."""
-    cols = PANEL + ["pair", "arm", "clip_mode", "clip", "runs", "diverged_frac", "max_grad_norm", "final_rel_loss"]
+    cols = PANEL + ["pair", "arm", "clip_mode", "clip", "runs", "diverged_frac", "max_grad_norm",
+                    "final_rel_loss"]
     if runs.empty or "clip_mode" not in runs.columns:
         return pd.DataFrame(columns=cols)
     keys = [c for c in _config_columns(runs) if c not in set(NOT_AN_AXIS) | set(CLIP_KEYS) | {"arm"}]

@@ -61,7 +61,8 @@ def _long_memory(a):
     losses = [k for k in common if rnn[k] > lstm[k]]
     if wins and not losses:
         task, T = max(wins, key=lambda k: k[1])
-        return SUPPORTED, f"lstm solved {task} at T={int(T)} in {lstm[(task, T)]:.0%} of seeds, the vanilla RNN in none."
+        return SUPPORTED, (f"lstm solved {task} at T={int(T)} in {lstm[(task, T)]:.0%} of seeds, the vanilla "
+                           f"RNN in none.")
     return NOT_SUPPORTED, (f"lstm solved where the vanilla RNN failed at {len(wins)} of {len(common)} "
                            f"task/length pairs, and the RNN did better at {len(losses)}.")
 
@@ -73,7 +74,8 @@ def _gru_comparable(a):
         return NOT_TESTED, "needs gru and lstm runs on the same memory task and length"
     differ = [k for k in common if (lstm[k] >= 0.5) != (gru[k] >= 0.5)]
     if not differ:
-        return SUPPORTED, f"gru and lstm solved the same {len(common)} task/length pairs (by majority of seeds)."
+        return SUPPORTED, (f"gru and lstm solved the same {len(common)} task/length pairs (by majority of "
+                           f"seeds).")
     shown = ", ".join(f"{t} T={int(T)}: lstm {fmt(lstm[(t, T)])}, gru {fmt(gru[(t, T)])}" for t, T in differ)
     return NOT_SUPPORTED, f"they differ at {shown} (fraction of seeds solved)."
 
@@ -125,10 +127,12 @@ def _peepholes_timing(a):
     if c.empty or set(c["arm"].map(_cell)) != {"lstm", "peephole"}:
         return NOT_TESTED, "needs lstm and peephole runs on the timing task"
     last = c.sort_values("step").groupby(["seq_len", "arm"]).tail(1)
-    loss = last.assign(cell=last["arm"].map(_cell)).pivot_table(index="seq_len", columns="cell", values="mean")
+    loss = last.assign(cell=last["arm"].map(_cell)).pivot_table(index="seq_len", columns="cell",
+                                                                values="mean")
     loss = loss.dropna()
     better = int((loss["peephole"] < 0.9 * loss["lstm"]).sum())
-    frac = s.assign(cell=s["arm"].map(_cell)).pivot_table(index="seq_len", columns="cell", values="solved_frac")
+    frac = s.assign(cell=s["arm"].map(_cell)).pivot_table(index="seq_len", columns="cell",
+                                                          values="solved_frac")
     solved_more = int((frac.get("peephole", 0) > frac.get("lstm", 0)).sum()) if not frac.empty else 0
     verdict = SUPPORTED if better > len(loss) / 2 or solved_more > 0 else NOT_SUPPORTED
     return verdict, (f"peephole's final test loss was at least 10% below lstm's at {better} of {len(loss)} "
@@ -150,9 +154,9 @@ def _clipping(a):
     helped = sum(on < off for off, on in exploding)
     verdict = SUPPORTED if helped == len(exploding) and all(on <= off for off, on in rows) else NOT_SUPPORTED
     return verdict, (f"in {len(exploding)} of {len(rows)} settings unclipped runs diverged (a fraction "
-                     f"{fmt(sum(o for o, _ in exploding) / len(exploding))} of them on average); clipping lowered "
-                     f"that in {helped} of those {len(exploding)}; over all {len(rows)} settings a fraction "
-                     f"{fmt(sum(on for _, on in rows) / len(rows))} of the clipped runs diverged.")
+                     f"{fmt(sum(o for o, _ in exploding) / len(exploding))} of them on average); clipping "
+                     f"lowered that in {helped} of those {len(exploding)}; over all {len(rows)} settings a "
+                     f"fraction {fmt(sum(on for _, on in rows) / len(rows))} of the clipped runs diverged.")
 
 
 def _forecasting(a):
@@ -173,13 +177,14 @@ CLAIMS = [
           _gru_comparable),
     Claim("GRUs are computationally faster than LSTMs (two gates instead of three).", "5. Speed",
           _faster("gru", "lstm")),
-    Claim("LSTMs are slower to train and run than simpler RNN architectures.", "5. Speed", _faster("rnn", "lstm")),
+    Claim("LSTMs are slower to train and run than simpler RNN architectures.", "5. Speed",
+          _faster("rnn", "lstm")),
     Claim("LSTMs have more parameters than GRUs and simple RNNs.", "5. Speed (parameters per layer)",
           _more_parameters),
     Claim("Peephole connections, which let the gates see the cell state, help with precise timing.",
           "2. Learning curves and 3. Solved table (timing task)", _peepholes_timing),
-    Claim("Gradient clipping keeps exploding gradients from derailing training.", "2. Learning curves (clipping "
-          "table)", _clipping),
+    Claim("Gradient clipping keeps exploding gradients from derailing training.",
+          "2. Learning curves (clipping table)", _clipping),
     Claim("LSTMs are well suited to time-series forecasting.", "4. Forecasting", _forecasting),
 ]
 

@@ -58,7 +58,8 @@ def _legend(ax):
 
 
 def gradnorm_figures(curves):
-    """Per panel: ||dL/dh_t|| (solid) and ||dL/dc_t|| (dashed, LSTMs) against t, at init and after training."""
+    """Per panel: ||dL/dh_t|| (solid) and ||dL/dc_t|| (dashed, LSTMs) against t, at init and after
+    training."""
     figures = []
     for (task, seq_len), p in curves.groupby(PANEL):
         whens = [w for w in ("init", "trained") if (p["when"] == w).any()]
@@ -81,7 +82,8 @@ def gradnorm_figures(curves):
         figures.append(Figure(
             f"gradnorm_{task}_T{int(seq_len)}", title,
             "How much of the loss gradient at the last step reaches step t: a flat curve keeps it alive back "
-            "to t=0, a curve falling towards t=0 is the vanishing gradient (geometric mean over seeds, layer 0).",
+            "to t=0, a curve falling towards t=0 is the vanishing gradient (geometric mean over seeds, "
+            "layer 0).",
             fig))
     return figures
 
@@ -138,7 +140,8 @@ def forecast_figures(table):
         _legend(ax)
         figures.append(Figure(
             f"forecast_{task}_T{int(seq_len)}", title,
-            "Bars below their dashed persistence line beat the naive forecast 'the next value equals the last one'.",
+            "Bars below their dashed persistence line beat the naive forecast 'the next value equals the "
+            "last one'.",
             fig))
     return figures
 

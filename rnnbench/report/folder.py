@@ -66,14 +66,14 @@ def check_out(out_dir, store_root=None, flag="--out"):
     if store_root is not None:
         store, target = Path(store_root).resolve(), out.resolve()
         if target == store or target in store.parents:
-            raise InputError(f"{flag} {str(out_dir)!r} is the run store or holds it, and a report replaces its "
-                             f"folder whole; choose a folder outside the store")
+            raise InputError(f"{flag} {str(out_dir)!r} is the run store or holds it, and a report replaces "
+                             f"its folder whole; choose a folder outside the store")
     _restore(out)
     if out.is_dir():
         foreign = _foreign(out)
         if foreign is not None:
-            raise InputError(f"{flag} {str(out_dir)!r} holds {foreign!r}, which rnnbench report did not write; "
-                             f"choose a new or empty folder")
+            raise InputError(f"{flag} {str(out_dir)!r} holds {foreign!r}, which rnnbench report did not "
+                             f"write; choose a new or empty folder")
     return out
 
 

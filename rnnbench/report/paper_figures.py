@@ -33,7 +33,8 @@ def _draw(ax, curves, x_of, ylim=None):
         c = c.sort_values("step")
         color = CELL_COLORS.get(arm, "tab:gray")
         seeds = int(c["seeds"].max())
-        ax.plot(x_of(c["step"]), c["mean"], color=color, lw=1.2, label=f"{arm} ({seeds} seed{'s' * (seeds > 1)})")
+        ax.plot(x_of(c["step"]), c["mean"], color=color, lw=1.2,
+                label=f"{arm} ({seeds} seed{'s' * (seeds > 1)})")
         stops = c[c["stops"] > 0]
         ax.plot(x_of(stops["step"]), stops["mean"], "x", color=color, ms=7)
     base = curves["baseline"].dropna()
@@ -74,8 +75,9 @@ def adding_figures(a):
         fig.suptitle(title)
         fig.tight_layout()
         out.append(Figure(f"papers_adding_{setting}", title,
-                          "Test MSE against training steps per sequence length, the 0.167 baseline dotted, as the "
-                          "paper draws it (mean over seeds; × marks a run stopped once solved, held after).", fig))
+                          "Test MSE against training steps per sequence length, the 0.167 baseline dotted, "
+                          "as the paper draws it (mean over seeds; × marks a run stopped once solved, held "
+                          "after).", fig))
     return out
 
 
@@ -95,8 +97,9 @@ def copy_figure(a):
     title = "The copying memory problem, as Arjovsky et al. 2016 Fig. 1: the paper's settings"
     fig.suptitle(title)
     fig.tight_layout()
-    return [Figure("papers_copy", title, "Cross-entropy against training examples per time lag, the memoryless "
-                   "baseline 10 ln 8 / (T + 20) dotted (mean over seeds; × marks a run stopped once solved).", fig)]
+    return [Figure("papers_copy", title, "Cross-entropy against training examples per time lag, the "
+                   "memoryless baseline 10 ln 8 / (T + 20) dotted (mean over seeds; × marks a run stopped "
+                   "once solved).", fig)]
 
 
 def gradnorm_figure(a):
@@ -128,9 +131,9 @@ def gradnorm_figure(a):
     title = "Gradient norms over time at T = 1000, as Arjovsky et al. 2016 Fig. 4"
     fig.suptitle(title)
     fig.tight_layout()
-    return [Figure("papers_gradnorm", title, "‖dL/dh_t‖ on the probe batch against t, before training and after "
-                   "100 RMSProp steps (geometric mean over seeds; where a curve ends towards t=0 it underflowed "
-                   "to exactly 0).", fig)]
+    return [Figure("papers_gradnorm", title, "‖dL/dh_t‖ on the probe batch against t, before training and "
+                   "after 100 RMSProp steps (geometric mean over seeds; where a curve ends towards t=0 it "
+                   "underflowed to exactly 0).", fig)]
 
 
 def _geomean(v):
@@ -185,12 +188,14 @@ def hochreiter_figure(a):
     ax.set_ylabel("test sequences within 0.04 (fraction)")
     title = "The adding problem of Hochreiter & Schmidhuber 1997 (T = 100)"
     ax.set_title(title)
-    return [Figure("papers_hochreiter", title, "The fraction of 2,560 test sequences processed correctly (|error| "
-                   "< 0.04) against training sequences seen, their criterion and Table 7's 74,000 marked.", fig)]
+    return [Figure("papers_hochreiter", title, "The fraction of 2,560 test sequences processed correctly "
+                   "(|error| < 0.04) against training sequences seen, their criterion and Table 7's 74,000 "
+                   "marked.", fig)]
 
 
 def timing_figure(a):
-    """Gers et al. 2002: delays measured to the step against training steps, per T, lstm vs peephole (vs gru)."""
+    """Gers et al. 2002: delays measured to the step against training steps, per T, lstm vs peephole (vs
+    gru)."""
     runs = _runs(a, "gers-timing")
     if runs.empty:
         return []
@@ -206,10 +211,10 @@ def timing_figure(a):
     title = "Spike timing with and without peepholes (after Gers et al. 2002)"
     fig.suptitle(title)
     fig.tight_layout()
-    return [Figure("papers_timing", title, "The fraction of test sequences whose delay is read out to the step, "
-                   "per sequence length (mean over seeds; × marks a run stopped once solved).", fig)]
+    return [Figure("papers_timing", title, "The fraction of test sequences whose delay is read out to the "
+                   "step, per sequence length (mean over seeds; × marks a run stopped once solved).", fig)]
 
 
 def paper_figures(a):
-    return [*adding_figures(a), *copy_figure(a), *gradnorm_figure(a), *clipping_figure(a), *hochreiter_figure(a),
-            *timing_figure(a)]
+    return [*adding_figures(a), *copy_figure(a), *gradnorm_figure(a), *clipping_figure(a),
+            *hochreiter_figure(a), *timing_figure(a)]

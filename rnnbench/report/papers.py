@@ -8,10 +8,10 @@ that draws it in the paper's form (rnnbench.report.paper_figures).
 
 Sources. Arjovsky, Shah & Bengio 2016, "Unitary Evolution Recurrent Neural Networks" (ICML): its text and the
 figures in its authors' repository github.com/amarshah/complex_RNN (paper/uRNN/figures). Hochreiter &
-Schmidhuber 1997, "Long short-term memory" (Neural Computation 9(8)), Sec. 5.4 and Table 7. Gers, Schraudolph &
-Schmidhuber 2002, "Learning precise timing with LSTM recurrent networks" (JMLR 3): its abstract; its MSD/GTS
-comparison is qualitative here. Li, Li, Cook, Zhu & Gao 2018 (IndRNN): a reserved row, filled in when the
-cell lands.
+Schmidhuber 1997, "Long short-term memory" (Neural Computation 9(8)), Sec. 5.4 and Table 7. Gers, Schraudolph
+& Schmidhuber 2002, "Learning precise timing with LSTM recurrent networks" (JMLR 3): its abstract; its MSD/GTS
+comparison is qualitative here. Li, Li, Cook, Zhu & Gao 2018 (IndRNN): a reserved row, filled in when the cell
+lands.
 """
 import math
 from dataclasses import dataclass, field
@@ -41,7 +41,8 @@ class Finding:
     setting: str                 # the setting, as the paper ran it and as this row measures it
     reports: str                 # what the paper reports, with its numbers
     select: Optional[dict]       # config values of the runs that measure it; None: nothing to run yet
-    decide: Optional[Callable]   # (finding, runs, aggregates) -> (numbers rows, measured text, verdict, reason)
+    decide: Optional[Callable]   # (finding, runs, aggregates) -> (numbers rows, measured text, verdict,
+                                 # reason)
     figure: Optional[str]        # report figure drawing it in the paper's form
     params: dict = field(default_factory=dict)
 
@@ -124,15 +125,18 @@ def decide_adding(f, runs, a):
     lstm_ok, rnn_ok = lstm < BEATS * base, rnn >= AT * base
     why = [f"lstm {'beat' if lstm_ok else 'did not beat'} the baseline ({_g(lstm)} "
            f"{'<' if lstm_ok else '>='} {BEATS} × {base:.3f})",
-           f"the rnn {'stayed on' if rnn_ok else 'left'} it ({_g(rnn)} {'>=' if rnn_ok else '<'} {AT} × {base:.3f})"]
+           f"the rnn {'stayed on' if rnn_ok else 'left'} it ({_g(rnn)} {'>=' if rnn_ok else '<'} {AT} × "
+           f"{base:.3f})"]
     paper_step = f.params.get("leaves_baseline")
     if not lstm_ok and paper_step and steps < 1.5 * paper_step:
-        why.append(f"our runs stop at {steps:,} steps; the paper's lstm left the baseline only at ~{paper_step:,}")
+        why.append(f"our runs stop at {steps:,} steps; the paper's lstm left the baseline only at "
+                   f"~{paper_step:,}")
     return rows + more, measured, _verdict(lstm_ok, rnn_ok), "; ".join(why) + "."
 
 
 def decide_copy(f, runs, a):
-    """Fig. 1: at T=100 the LSTM creeps below the memoryless baseline; at T >= 200 neither it nor the RNN does."""
+    """Fig. 1: at T=100 the LSTM creeps below the memoryless baseline; at T >= 200 neither it nor the RNN
+    does."""
     rows, rel = _per_cell(f, a, runs, "rel_loss", "final loss / memoryless baseline (median over seeds)")
     more, frac = _solved_rows(f, a, runs)
     text = "; ".join(f"{c} {_g(rel[c])} ({_frac_text(frac.get(c), runs, c)})" for c in sorted(rel))
@@ -189,11 +193,13 @@ def decide_clipping(f, runs, a):
                  _row(f, "peak gradient norm, not clipped (median)", cell, p_off, len(free)),
                  _row(f, "diverged fraction, not clipped", cell, d_off, len(free))]
         exploded[cell] = d_off > 0 or p_off >= 10 * p_on
-        parts.append(f"{cell}: peak pre-clip gradient norm {_g(p_off)} without clipping against {_g(p_on)} with, "
-                     f"{d_off:.0%} of unclipped runs diverged")
+        parts.append(f"{cell}: peak pre-clip gradient norm {_g(p_off)} without clipping against {_g(p_on)} "
+                     f"with, {d_off:.0%} of unclipped runs diverged")
     if not {"rnn", "lstm"} <= set(exploded):
-        return rows, "; ".join(parts) or "no clipping pairs", NOT_RUN, "needs rnn and lstm with and without clipping"
-    why = ", ".join(f"{c} {'exploded' if exploded[c] else 'did not explode'} without it" for c in ("lstm", "rnn"))
+        return rows, "; ".join(parts) or "no clipping pairs", NOT_RUN, \
+            "needs rnn and lstm with and without clipping"
+    why = ", ".join(f"{c} {'exploded' if exploded[c] else 'did not explode'} without it"
+                    for c in ("lstm", "rnn"))
     return rows, "; ".join(parts) + ".", _verdict(exploded["lstm"], exploded["rnn"]), \
         why + " (exploded: diverged, or a peak norm at least 10× the clipped runs')."
 
@@ -223,7 +229,8 @@ def decide_irnn(f, runs, a):
 
 def decide_hochreiter(f, runs, a):
     """Table 7: the LSTM meets their criterion at T=100 after 74,000 training sequences."""
-    s = _solved(a, runs).assign(cell=runs.set_index("run_id")["cell"], batch=runs.set_index("run_id")["batch"])
+    s = _solved(a, runs).assign(cell=runs.set_index("run_id")["cell"],
+                                batch=runs.set_index("run_id")["batch"])
     fin = final_by_run(a, runs)
     rows, parts, got = [], [], {}
     for cell, r in s.groupby("cell"):
@@ -241,7 +248,8 @@ def decide_hochreiter(f, runs, a):
     frac, seqs, wrong = got["lstm"]
     if frac >= 0.5:
         verdict, why = REPRODUCED, f"the lstm met the criterion in {frac:.0%} of seeds, after a median " \
-                                   f"{seqs:,.0f} sequences against their 74,000 (a different net and optimizer)"
+                                   f"{seqs:,.0f} sequences against their 74,000 (a different net and " \
+                                   f"optimizer)"
     elif wrong < 26:
         verdict, why = PARTLY, f"the lstm came within 1% ({_g(wrong)} of 2,560 wrong) but not to 3 or fewer"
     else:
@@ -251,7 +259,8 @@ def decide_hochreiter(f, runs, a):
 
 def decide_timing(f, runs, a):
     """Gers et al. 2002: measuring a delay does not need peepholes (plain LSTM learns it too)."""
-    s = _solved(a, runs).assign(cell=runs.set_index("run_id")["cell"], seq_len=runs.set_index("run_id")["seq_len"])
+    s = _solved(a, runs).assign(cell=runs.set_index("run_id")["cell"],
+                                seq_len=runs.set_index("run_id")["seq_len"])
     rows, table = [], {}
     for (cell, T), r in s.groupby(["cell", "seq_len"]):
         table[(cell, T)] = float(r["solved"].mean())
@@ -303,12 +312,12 @@ ARJOVSKY = "Arjovsky, Shah & Bengio 2016"
 FIG2 = {  # T -> (what Fig. 2 shows, read off it; step where its LSTM leaves the baseline)
     100: ("LSTM below the 0.167 baseline after ~1,000 steps and at MSE ~0.01 by ~4,000; the tanh RNN on the "
           "baseline for all 30,000 steps (read off Fig. 2).", 1000),
-    200: ("LSTM leaves the baseline at ~6,000 steps, rests near 0.09, reaches ~0.01 by ~20,000; the tanh RNN on "
-          "the baseline for 36,000 steps (read off Fig. 2).", 6000),
-    400: ("LSTM leaves the baseline at ~8,000 steps and reaches ~0.02 by ~15,000; the tanh RNN on the baseline "
-          "for 36,000 steps (read off Fig. 2).", 8000),
-    750: ("LSTM leaves the baseline at ~19,000 steps and stays near MSE 0.09 to 100,000 ('does not reach close "
-          "to 0', Sec. 4.2); the tanh RNN never beats the baseline (Sec. 4.2).", 19000),
+    200: ("LSTM leaves the baseline at ~6,000 steps, rests near 0.09, reaches ~0.01 by ~20,000; the tanh RNN "
+          "on the baseline for 36,000 steps (read off Fig. 2).", 6000),
+    400: ("LSTM leaves the baseline at ~8,000 steps and reaches ~0.02 by ~15,000; the tanh RNN on the "
+          "baseline for 36,000 steps (read off Fig. 2).", 8000),
+    750: ("LSTM leaves the baseline at ~19,000 steps and stays near MSE 0.09 to 100,000 ('does not reach "
+          "close to 0', Sec. 4.2); the tanh RNN never beats the baseline (Sec. 4.2).", 19000),
 }
 FIG1 = {  # T -> what Fig. 1 shows
     100: "LSTM creeps below the memoryless baseline (0.173): cross-entropy ~0.145 after 1,000,000 examples "
@@ -319,61 +328,67 @@ FIG1 = {  # T -> what Fig. 1 shows
 
 def _fig1(T):
     return FIG1.get(T, f"LSTM and tanh RNN get almost exactly the memoryless baseline (10 ln 8 / {T + 20} = "
-                       f"{10 * math.log(8) / (T + 20):.3f}) for all 1,000,000 training examples (Fig. 1, Sec. 4.1).")
+                       f"{10 * math.log(8) / (T + 20):.3f}) for all 1,000,000 training examples (Fig. 1, "
+                       f"Sec. 4.1).")
 
 
 FINDINGS = [
     *[Finding(f"arjovsky-adding-T{T}", ARJOVSKY, f"Fig. 2, T={T}",
               "adding; RMSProp lr 1e-3, batch 20, clip 1, H=128 (the paper's)", FIG2[T][0],
-              {"task": "adding", "adding_variant": "arjovsky", "seq_len": T, **PAPER, **PLAIN}, decide_adding,
-              "papers_adding_paper", {"leaves_baseline": FIG2[T][1]}) for T in (100, 200, 400, 750)],
+              {"task": "adding", "adding_variant": "arjovsky", "seq_len": T, **PAPER, **PLAIN},
+              decide_adding, "papers_adding_paper", {"leaves_baseline": FIG2[T][1]})
+      for T in (100, 200, 400, 750)],
     *[Finding(f"default-adding-T{T}", ARJOVSKY, f"Fig. 2, T={T}",
               "adding; rnnbench's default: Adam lr 1e-3, batch 50, clip norm 1, H=128", FIG2[T][0],
-              {"task": "adding", "adding_variant": "arjovsky", "seq_len": T, **DEFAULT, **PLAIN}, decide_adding,
-              "papers_adding_default", {"leaves_baseline": FIG2[T][1]}) for T in (100, 200, 400, 750)],
+              {"task": "adding", "adding_variant": "arjovsky", "seq_len": T, **DEFAULT, **PLAIN},
+              decide_adding, "papers_adding_default", {"leaves_baseline": FIG2[T][1]})
+      for T in (100, 200, 400, 750)],
     *[Finding(f"arjovsky-copy-T{T}", ARJOVSKY, f"Fig. 1, T={T}",
               "copy; RMSProp lr 1e-3, batch 20, clip 1; H=80 (rnn), 40 (lstm) (the paper's)", _fig1(T),
               {"task": "copy", "seq_len": T, **PAPER, **PLAIN}, decide_copy, "papers_copy",
               {"lstm_beats": T == 100}) for T in (100, 200, 300, 500)],
     Finding("arjovsky-gradnorm-init", ARJOVSKY, "Fig. 4 (i)", "adding T=1000, H=128, at initialization",
-            "‖dC/dh_t‖ vanishes exponentially for every model but the uRNN: the tanh RNN's falls from ~1e-2 at "
-            "t=1000 to ~1e-14 at t=0 (ratio ~1e-12), the LSTM's below 1e-24 before t≈450 (read off Fig. 4).",
+            "‖dC/dh_t‖ vanishes exponentially for every model but the uRNN: the tanh RNN's falls from ~1e-2 "
+            "at t=1000 to ~1e-14 at t=0 (ratio ~1e-12), the LSTM's below 1e-24 before t≈450 (read off "
+            "Fig. 4).",
             {"task": "adding", "seq_len": 1000, **PAPER, **PLAIN}, decide_gradnorm, "papers_gradnorm",
             {"step": 0}),
-    Finding("arjovsky-gradnorm-100", ARJOVSKY, "Fig. 4 (ii)", "adding T=1000, H=128, after 100 RMSProp steps",
-            "After 100 iterations every model but the uRNN still vanishes: the LSTM's curve falls below 1e-24 "
-            "before t≈560, the tanh RNN's before t≈700 (read off Fig. 4).",
+    Finding("arjovsky-gradnorm-100", ARJOVSKY, "Fig. 4 (ii)",
+            "adding T=1000, H=128, after 100 RMSProp steps",
+            "After 100 iterations every model but the uRNN still vanishes: the LSTM's curve falls below "
+            "1e-24 before t≈560, the tanh RNN's before t≈700 (read off Fig. 4).",
             {"task": "adding", "seq_len": 1000, "steps": 100, **PAPER, **PLAIN}, decide_gradnorm,
             "papers_gradnorm", {"step": 100}),
-    Finding("arjovsky-clipping", ARJOVSKY, "Sec. 4", "adding T=100, the paper's settings, clipped at 1 and not",
+    Finding("arjovsky-clipping", ARJOVSKY, "Sec. 4",
+            "adding T=100, the paper's settings, clipped at 1 and not",
             "'For the LSTM and RNN models, we had to clip gradients at 1 to avoid exploding gradients.' (no "
             "numbers)", {"task": "adding", "seq_len": 100, "cell": ["rnn", "lstm"],
                          **{k: v for k, v in PAPER.items() if k not in ("clip_mode", "clip")}, **PLAIN},
             decide_clipping, "papers_clipping"),
-    Finding("arjovsky-irnn", ARJOVSKY, "Sec. 4", "adding T=100, IRNN (relu, identity init), RMSProp lr 1e-3, "
-            "clipped at 1 and not",
-            "'We found the IRNN to be particularly unstable; it only ran without blowing up with incredibly low "
-            "learning rates and gradient clipping.' (no numbers)",
+    Finding("arjovsky-irnn", ARJOVSKY, "Sec. 4",
+            "adding T=100, IRNN (relu, identity init), RMSProp lr 1e-3, clipped at 1 and not",
+            "'We found the IRNN to be particularly unstable; it only ran without blowing up with incredibly "
+            "low learning rates and gradient clipping.' (no numbers)",
             {"task": "adding", "seq_len": 100, **IRNN,
              **{k: v for k, v in PAPER.items() if k not in ("clip_mode", "clip")}}, decide_irnn,
             "papers_clipping"),
     Finding("hochreiter-adding-T100", "Hochreiter & Schmidhuber 1997", "Table 7, T=100",
-            "their adding variant, lengths 100-110; rnnbench's cells and training (the full suite: Adam, batch 50, "
-            "H=128), not their 93-weight net trained online at learning rate 0.5",
-            "LSTM meets the stopping criterion (training error < 0.01, the last 2,000 sequences within 0.04) after "
-            "74,000 training sequences (mean of 10 trials), then 1 of 2,560 test sequences wrong; never more "
-            "than 3 (Sec. 5.4).",
+            "their adding variant, lengths 100-110; rnnbench's cells and training (the full suite: Adam, "
+            "batch 50, H=128), not their 93-weight net trained online at learning rate 0.5",
+            "LSTM meets the stopping criterion (training error < 0.01, the last 2,000 sequences within 0.04) "
+            "after 74,000 training sequences (mean of 10 trials), then 1 of 2,560 test sequences wrong; "
+            "never more than 3 (Sec. 5.4).",
             {"task": "adding", "adding_variant": "hochreiter", "seq_len": 100, **PLAIN}, decide_hochreiter,
             "papers_hochreiter"),
     Finding("gers-timing", "Gers, Schraudolph & Schmidhuber 2002", "MSD experiments; abstract",
-            "timing (two spikes d <= T/2 steps apart, d read at the end), lstm against peephole (and gru); the "
-            "full suite: T = 20, 50, 100, Adam, H=64",
+            "timing (two spikes d <= T/2 steps apart, d read at the end), lstm against peephole (and gru); "
+            "the full suite: T = 20, 50, 100, Adam, H=64",
             "LSTM with peepholes learns to tell spikes 49 from 50 steps apart (abstract); measuring a delay "
             "(MSD) does not need the peepholes, plain LSTM learns it too; generating timed spikes (GTS) does "
             "(qualitative: no numbers transcribed here).",
             {"task": "timing", "cell": ["gru", "lstm", "peephole"]}, decide_timing, "papers_timing"),
-    # Reserved: IndRNN (Li, Li, Cook, Zhu & Gao 2018, "Independently recurrent neural network", CVPR) is a future
-    # cell (issue 16). When it lands: its adding-problem figure (lengths, steps, MSE), a sweep file in
+    # Reserved: IndRNN (Li, Li, Cook, Zhu & Gao 2018, "Independently recurrent neural network", CVPR) is a
+    # future cell (issue 16). When it lands: its adding-problem figure (lengths, steps, MSE), a sweep file in
     # rnnbench/sweeps/full/, a select and a decide here, and its curves in paper_figures.py.
     Finding("li-indrnn", "Li, Li, Cook, Zhu & Gao 2018", "(to fill in with the cell)",
             "adding at long T, IndRNN against LSTM",

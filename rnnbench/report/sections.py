@@ -1,5 +1,5 @@
-"""The report's eight sections, assembled from aggregate.Aggregates: which figures and tables go where, and what
-each section says when the store has no data for it."""
+"""The report's eight sections, assembled from aggregate.Aggregates: which figures and tables go where, and
+what each section says when the store has no data for it."""
 from rnnbench.report import claims, figures, papers, tables, walltime
 from rnnbench.report.aggregate import SOLVED_RULES, VARIANT_RULES
 from rnnbench.report.paper_figures import paper_figures
@@ -20,10 +20,10 @@ def _or_note(section, note):
 
 def _gradients(a):
     s = Section("1. Gradient norm over time",
-                "The norm of the total derivative of the loss with respect to the hidden state, ‖dL/dh_t‖, at each "
-                "time step t, measured on a fixed probe batch (the figure of Arjovsky, Shah & Bengio 2016). With the "
-                "loss at the last step, a vanilla tanh RNN's curve falls exponentially as t moves away from T; "
-                "dashed lines are ‖dL/dc_t‖ through the LSTMs' cell state.")
+                "The norm of the total derivative of the loss with respect to the hidden state, ‖dL/dh_t‖, "
+                "at each time step t, measured on a fixed probe batch (the figure of Arjovsky, Shah & Bengio "
+                "2016). With the loss at the last step, a vanilla tanh RNN's curve falls exponentially as t "
+                "moves away from T; dashed lines are ‖dL/dc_t‖ through the LSTMs' cell state.")
     s.items += figures.gradnorm_figures(a.gradcurves)
     if not a.decay.empty:
         s.items.append(tables.gradient_decay(a.decay))
@@ -32,8 +32,8 @@ def _gradients(a):
 
 def _learning(a):
     s = Section("2. Learning curves",
-                "Test loss during training per task and sequence length, one line per cell, with the task's trivial "
-                "baseline (a model that ignores its input) dashed.")
+                "Test loss during training per task and sequence length, one line per cell, with the task's "
+                "trivial baseline (a model that ignores its input) dashed.")
     s.items += figures.learning_curve_figures(a.curves)
     if not a.clipping.empty:
         s.items.append(tables.clipping(a.clipping))
@@ -43,17 +43,17 @@ def _learning(a):
 def _solved(a):
     rules = "; ".join(f"{task}: {rule[3]}" for task, rule in [*SOLVED_RULES.items(), *VARIANT_RULES.items()])
     s = Section("3. Solved table",
-                f"Which cell learns which sequence length. Solved means, at the run's last evaluation: {rules}. "
-                "A run that diverged did not solve its task; a run stopped once solved ends on its solving "
-                "evaluations.")
+                f"Which cell learns which sequence length. Solved means, at the run's last evaluation: "
+                f"{rules}. A run that diverged did not solve its task; a run stopped once solved ends on its "
+                "solving evaluations.")
     s.items += tables.solved(a.solved, SOLVED_RULES)
     return _or_note(s, "No runs of a task with a solved criterion (adding, copy, timing) in this store.")
 
 
 def _forecasting(a):
     s = Section("4. Forecasting",
-                "Normalized RMSE (RMSE divided by the target's standard deviation) one step and several steps "
-                "ahead, next to persistence, the forecast that repeats the last observed value.")
+                "Normalized RMSE (RMSE divided by the target's standard deviation) one step and several "
+                "steps ahead, next to persistence, the forecast that repeats the last observed value.")
     s.items += figures.forecast_figures(a.forecast)
     if not a.forecast.empty:
         s.items.append(tables.forecast(a.forecast))
@@ -65,11 +65,11 @@ ISA_KEYS = ("isa", "vector_bits", "cpu_name")     # rnnbench.kernels.cpu.isa.des
 
 def _speed(a):
     s = Section("5. Speed",
-                "Timings from `rnnbench bench`: rnnbench's backends against PyTorch and JAX on the same shapes, "
-                "threads and dtype, measured interleaved in one run, as ratios rnnbench time / framework time "
-                "(below 1: rnnbench is faster): one recurrent layer forward and forward+backward, and one "
-                "optimizer step of the adding model (train-step, against PyTorch); plus the training throughput "
-                "the runs saw and the parameter count of each cell.")
+                "Timings from `rnnbench bench`: rnnbench's backends against PyTorch and JAX on the same "
+                "shapes, threads and dtype, measured interleaved in one run, as ratios rnnbench time / "
+                "framework time (below 1: rnnbench is faster): one recurrent layer forward and "
+                "forward+backward, and one optimizer step of the adding model (train-step, against PyTorch); "
+                "plus the training throughput the runs saw and the parameter count of each cell.")
     if a.speed.empty:
         s.items.append("Speed was not measured in this run (no `rnnbench bench` JSON next to the store).")
     else:
@@ -95,8 +95,9 @@ def _claims(a):
             for c, verdict, evidence in claims.evaluate(a)]
     data = pd.DataFrame(rows, columns=["claim", "verdict", "evidence", "shown in"])
     s = Section("6. Claims from the notes, measured",
-                "Claims made in the notes this project grew from, each decided by a fixed test on this store's data. "
-                "'not supported' means the data disagrees; 'not tested' means this run has no data that can decide.")
+                "Claims made in the notes this project grew from, each decided by a fixed test on this "
+                "store's data. 'not supported' means the data disagrees; 'not tested' means this run has no "
+                "data that can decide.")
     s.items.append(tables.Table("claims", "Claims and verdicts",
                                 "The verdict each claim gets from the measurements above.", data, data))
     return s
@@ -104,11 +105,11 @@ def _claims(a):
 
 def _papers(a):
     s = Section("7. The papers, reproduced",
-                "Each published finding this harness can test, set beside what this store measured in the same "
-                "setting: Arjovsky, Shah & Bengio 2016 (adding, copy, gradient norms, clipping), Hochreiter & "
-                "Schmidhuber 1997 (adding), Gers, Schraudolph & Schmidhuber 2002 (timing with and without "
-                "peepholes); a row is reserved for Li et al. 2018 (IndRNN), a future cell. Where the paper has a "
-                "figure, ours is drawn in its form below.")
+                "Each published finding this harness can test, set beside what this store measured in the "
+                "same setting: Arjovsky, Shah & Bengio 2016 (adding, copy, gradient norms, clipping), "
+                "Hochreiter & Schmidhuber 1997 (adding), Gers, Schraudolph & Schmidhuber 2002 (timing with "
+                "and without peepholes); a row is reserved for Li et al. 2018 (IndRNN), a future cell. Where "
+                "the paper has a figure, ours is drawn in its form below.")
     figs = paper_figures(a)
     findings, numbers = papers.evaluate(a)
     s.items.append(tables.papers(findings, {f.name: f.title for f in figs}))
@@ -120,11 +121,12 @@ def _papers(a):
 
 def _wall_time(a):
     s = Section("8. Wall time",
-                "How long `rnnbench reproduce` took on this store, added up over the sessions it ran in, beside "
-                "the estimate it printed before starting (from training steps it timed on this machine).")
+                "How long `rnnbench reproduce` took on this store, added up over the sessions it ran in, "
+                "beside the estimate it printed before starting (from training steps it timed on this "
+                "machine).")
     sessions = walltime.session_table(a.sessions)
     if sessions.empty:
-        return _or_note(s, "This store was not filled by `rnnbench reproduce` (no reproduce.json): no wall time "
-                           "to report.")
+        return _or_note(s, "This store was not filled by `rnnbench reproduce` (no reproduce.json): no wall "
+                           "time to report.")
     s.items += [walltime.summary(sessions), tables.wall_time(sessions)]
     return s

@@ -80,8 +80,8 @@ def gradient_decay(decay):
                                  "first_over_last": "‖dL/dh_0‖ / ‖dL/dh_T-1‖",
                                  "c_first_over_last": "‖dL/dc_0‖ / ‖dL/dc_T-1‖"})
     return Table("gradient_decay", "Gradient reaching the first step",
-                 "Ratios near 1 keep the gradient alive over the whole sequence; tiny ratios are the vanishing "
-                 "gradient (geometric mean over seeds, layer 0).", decay, view)
+                 "Ratios near 1 keep the gradient alive over the whole sequence; tiny ratios are the "
+                 "vanishing gradient (geometric mean over seeds, layer 0).", decay, view)
 
 
 def solved(solved_long, rules):
@@ -94,8 +94,8 @@ def solved(solved_long, rules):
         view.columns = [f"T={int(c)}" for c in view.columns]
         view = view.reset_index().rename(columns={"arm": "cell"})
         tables.append(Table(f"solved_{task}", f"Solved: {task}",
-                            f"Seeds that solved it ({rules[task][3]} at the last evaluation) out of seeds run, "
-                            "and the median step at which the solved seeds first got there.",
+                            f"Seeds that solved it ({rules[task][3]} at the last evaluation) out of seeds "
+                            "run, and the median step at which the solved seeds first got there.",
                             s.reset_index(drop=True), view))
     return tables
 
@@ -122,8 +122,8 @@ def speed(table):
                                 **{f"{c}_time_s": f"{LABELS[c]} time (s)" for c in COMPARATORS},
                                 **{f"{c}_ratio": f"ratio to {LABELS[c]}" for c in COMPARATORS}})
     return Table("speed", "Kernel timings (and training steps)",
-                 "Ratio = rnnbench time / the framework's time on the same shapes, threads and dtype: below 1 "
-                 "rnnbench is faster (empty where that framework was not measured).", table, view)
+                 "Ratio = rnnbench time / the framework's time on the same shapes, threads and dtype: below "
+                 "1 rnnbench is faster (empty where that framework was not measured).", table, view)
 
 
 def training_speed(table):
@@ -155,8 +155,8 @@ def clipping(table):
         "max_grad_norm": "peak gradient norm (median over seeds)",
         "final_rel_loss": "final loss / baseline (median)"})
     return Table("clipping", "Gradient clipping",
-                 "Runs that differ only in clipping: the fraction that diverged (NaN/Inf), the largest gradient "
-                 "norm seen before clipping and where the loss ended.", table, view)
+                 "Runs that differ only in clipping: the fraction that diverged (NaN/Inf), the largest "
+                 "gradient norm seen before clipping and where the loss ended.", table, view)
 
 
 def papers(findings, figure_titles):
@@ -164,9 +164,11 @@ def papers(findings, figure_titles):
     view = findings.drop(columns=["finding"]).assign(figure=[
         FigureLink(n, figure_titles[n]) if n in figure_titles else None for n in findings["figure"]])
     return Table("papers", "The papers' findings, measured here",
-                 "What each paper reports (read off a figure where it says so) beside what this store measured in "
-                 "the same setting, and the verdict: reproduced, partly, not reproduced, or not run.",
-                 findings.assign(figure=[n if n in figure_titles else None for n in findings["figure"]]), view)
+                 "What each paper reports (read off a figure where it says so) beside what this store "
+                 "measured in the same setting, and the verdict: reproduced, partly, not reproduced, or "
+                 "not run.",
+                 findings.assign(figure=[n if n in figure_titles else None for n in findings["figure"]]),
+                 view)
 
 
 def paper_numbers(numbers):
@@ -185,6 +187,6 @@ def wall_time(sessions):
         "end_from": "end taken from", "loadavg_start": "load average at start", "runs_to_run": "runs to run",
         "others_running": "other processes running", "cpu_share": "core share per worker (expected)"})
     return Table("wall_time", "Wall time of each reproduce session",
-                 "The estimate reproduce printed before its sweep, from training steps it timed on this machine and "
-                 "the share of a core the machine's other work left each worker, beside the measured time of the "
-                 "same sweep and bench.", sessions, view)
+                 "The estimate reproduce printed before its sweep, from training steps it timed on this "
+                 "machine and the share of a core the machine's other work left each worker, beside the "
+                 "measured time of the same sweep and bench.", sessions, view)

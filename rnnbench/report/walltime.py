@@ -41,8 +41,9 @@ def _time(iso):
 
 
 def session_table(sessions):
-    """One row per session: its estimate (sweep + bench) and the measured time of the same part: sweep + bench
-    as reproduce measured them, or for a killed session its start to its last status.json, less calibration."""
+    """One row per session: its estimate (sweep + bench) and the measured time of the same part: sweep +
+    bench as reproduce measured them, or for a killed session its start to its last status.json, less
+    calibration."""
     rows = []
     for s in sessions:
         if s.get("sweep_s") is not None and s.get("bench_s") is not None:
@@ -55,7 +56,8 @@ def session_table(sessions):
         est = s.get("estimate_s", float("nan"))
         rows.append({"started": s["started"], "suite": s.get("suite"), "workers": s.get("workers"),
                      "runs_to_run": s.get("runs_to_run"), "calibration_s": s.get("calibration_s"),
-                     "others_running": s.get("others_running"), "cpu_share": s.get("cpu_share"), "estimate_s": est, "measured_s": measured,
+                     "others_running": s.get("others_running"), "cpu_share": s.get("cpu_share"),
+                     "estimate_s": est, "measured_s": measured,
                      "measured_over_estimate": measured / est if est else float("nan"), "end_from": end_from,
                      "loadavg_start": s.get("loadavg_start"), "loadavg_end": s.get("loadavg_end")})
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -1,7 +1,7 @@
 """The three series of the forecasting task: Mackey-Glass (tau = 17), NARMA10 and yearly sunspots.
 
-Each function returns (y, extra): y (N,) the series to forecast, extra (N,) an exogenous input channel or None.
-The synthetic series are fixed (deterministic), so every run forecasts the same data.
+Each function returns (y, extra): y (N,) the series to forecast, extra (N,) an exogenous input channel or
+None. The synthetic series are fixed (deterministic), so every run forecasts the same data.
 """
 import functools
 import importlib.resources

@@ -20,8 +20,9 @@ from numba.extending import intrinsic
 from rnnbench.kernels.cpu.isa import HAS_FMA, ISA, VECTOR_BYTES
 
 # (MR, PANEL_VECTORS) per ISA: rows per tile and vectors per panel (NR = PANEL_VECTORS * lanes).
-# MR x PANEL_VECTORS accumulators + PANEL_VECTORS loads + 1 broadcast must fit the register file (16 vectors on AVX2/SSE, 32 on AVX-512). Measured, one core, float32 GFLOP/s
-# at the kernels' per-thread shapes (32x130x512 / 32x640x2048 forward, 32x512x130 backward):
+# MR x PANEL_VECTORS accumulators + PANEL_VECTORS loads + 1 broadcast must fit the register file (16 vectors
+# on AVX2/SSE, 32 on AVX-512). Measured, one core, float32 GFLOP/s at the kernels' per-thread shapes
+# (32x130x512 / 32x640x2048 forward, 32x512x130 backward):
 # AVX-512 Xeon: 4x2 141/104/95, 8x2 157/130/118, 8x3 165/147/156 alone but 20 % more padded columns in a
 # backward's [dh | dx] sections (NR 48 against H = 128 + I), which made the real LSTM backward 13 % slower
 # than 8x2; 4x4 and 6x4 lost rows of reuse. AVX2 EPYC: 4x2 (6-, 8- and 12-row tiles were slower).

@@ -90,7 +90,8 @@ def gemm_kernel(a, b, c, bias, trans_a, trans_b):
 
 @cuda.jit(cache=True)
 def sum_splits_kernel(parts, bias, c):
-    # parts: (S, M, N) partial products; bias: (N,) or (0,); c: (M, N) = their sum in order s = 0..S-1 [+ bias]
+    # parts: (S, M, N) partial products; bias: (N,) or (0,); c: (M, N) = their sum in order s = 0..S-1
+    # [+ bias]
     n = cuda.blockIdx.x * TILE + cuda.threadIdx.x
     m = cuda.blockIdx.y * TILE + cuda.threadIdx.y
     if m < c.shape[0] and n < c.shape[1]:
@@ -126,8 +127,8 @@ def column_sums(a):
 
 @cuda.jit(cache=True)
 def transpose_kernel(a, out):
-    # a: (M, N); out: (N, M). A TILE x TILE block stages a tile through shared memory: reads along a's rows and
-    # writes along out's rows both coalesce
+    # a: (M, N); out: (N, M). A TILE x TILE block stages a tile through shared memory: reads along a's rows
+    # and writes along out's rows both coalesce
     tile = cuda.shared.array((TILE, TILE_PAD), dtype=a.dtype)
     tx = cuda.threadIdx.x
     ty = cuda.threadIdx.y

@@ -5,11 +5,11 @@ sequence, then one launch of the cell's forward kernel runs the whole time loop 
 math, rnnbench/kernels/cuda/steps.py); backward one launch runs the time loop back, followed by whole-sequence
 GEMMs for dx and the weight gradients and a device reduction for the per-step gradient norms. The launches
 per layer do not grow with T: 3 forward (W_hh transpose, input projection, time loop); backward the time loop,
-the dx, dW_ih and dW_hh GEMMs, the bias sums (one; gru two; peephole one more for the peepholes; each a fill of
-ones and a GEMM) and the norms (two with a cell state), where a GEMM is 1 launch or 2 where it splits K: 7 to 10
-launches for rnn, 8 to 11 for lstm (11 at T = 1000, B = 64 on a GPU), 9 to 14 for gru, 10 to 14 for peephole.
-Results come back as host arrays, or stay device arrays with `device_arrays=True` (for training on the GPU;
-inputs may then be device arrays too).
+the dx, dW_ih and dW_hh GEMMs, the bias sums (one; gru two; peephole one more for the peepholes; each a fill
+of ones and a GEMM) and the norms (two with a cell state), where a GEMM is 1 launch or 2 where it splits K: 7
+to 10 launches for rnn, 8 to 11 for lstm (11 at T = 1000, B = 64 on a GPU), 9 to 14 for gru, 10 to 14 for
+peephole. Results come back as host arrays, or stay device arrays with `device_arrays=True` (for training on
+the GPU; inputs may then be device arrays too).
 """
 import numpy as np
 from numba import cuda
@@ -63,8 +63,8 @@ def forward_layer(cell, act, p, x, h0, c0, lengths, keep=True, device_arrays=Fal
     wp = w.get("weight_peephole", _placeholder(dtype, 2))
     out = cuda.device_array((T, B, H), dtype=dtype)
     blocks, threads, groups = layout(B, H)
-    kern.forward_kernel[blocks, threads](xp, transpose(w["weight_hh"]), w["bias_hh"], wp, lengths, act == "relu",
-                                         groups, keep, hs, cs, saved, out)
+    kern.forward_kernel[blocks, threads](xp, transpose(w["weight_hh"]), w["bias_hh"], wp, lengths,
+                                         act == "relu", groups, keep, hs, cs, saved, out)
     c_n = _maybe_host(cs[T], device_arrays) if cell.has_cell_state else None
     return LayerForward(_maybe_host(out, device_arrays), _maybe_host(hs[T], device_arrays), c_n,
                         (x, lengths, hs, cs, saved))
@@ -89,8 +89,8 @@ def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn, device_arrays=False):
     wp = w["weight_peephole"] if peep else _placeholder(dtype, 2)
     dwp = cuda.device_array((T, B, 3 * H), dtype=dtype) if peep else _placeholder(dtype, 3)
     blocks, threads, groups = layout(B, H)
-    kern.backward_kernel[blocks, threads](w["weight_hh"], wp, lengths, act == "relu", groups, hs, cs, saved, d_out,
-                                          dh_state, dc_state, dh_seq, dc_seq, dxp, dhp, dwp)
+    kern.backward_kernel[blocks, threads](w["weight_hh"], wp, lengths, act == "relu", groups, hs, cs, saved,
+                                          d_out, dh_state, dc_state, dh_seq, dc_seq, dxp, dhp, dwp)
     dxp2 = dxp.reshape(T * B, GH)
     dhp2 = dhp.reshape(T * B, GH)
     grads = {

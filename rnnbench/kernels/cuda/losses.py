@@ -3,8 +3,8 @@
     mse(pred, target, out, slot) -> dpred          # out[slot] = mean((pred - target)^2)
     cross_entropy(logits, labels, out, slot) -> dlogits
 
-Each computes in the same precision as the host version (mse's difference in float64, since targets are float64;
-cross-entropy's log-softmax in the logits' dtype); only the order of the final sum differs.
+Each computes in the same precision as the host version (mse's difference in float64, since targets are
+float64; cross-entropy's log-softmax in the logits' dtype); only the order of the final sum differs.
 """
 import math
 
@@ -72,9 +72,9 @@ def cross_entropy(logits, labels, out, slot):
     n = logits.size // C
     dlogits = cuda.device_array(logits.shape, dtype=logits.dtype)
     terms = cuda.device_array(n, dtype=logits.dtype)
-    cross_entropy_kernel[_blocks(n), THREADS](logits.reshape(n, C),
-                                              cuda.to_device(np.ascontiguousarray(labels, np.int64)).reshape(n),
-                                              logits.dtype.type(n), dlogits.reshape(n, C), terms)
+    cross_entropy_kernel[_blocks(n), THREADS](
+        logits.reshape(n, C), cuda.to_device(np.ascontiguousarray(labels, np.int64)).reshape(n),
+        logits.dtype.type(n), dlogits.reshape(n, C), terms)
     add_sum(terms, out, slot, divisor=float(n))
     return dlogits
 

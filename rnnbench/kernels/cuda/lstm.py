@@ -11,8 +11,8 @@ import math
 
 from numba import cuda
 
-from rnnbench.kernels.cuda.steps import (MAX_GATES, ROWS, carried_dh, emit, initial_dh, item, recurrent_forward,
-                                         sigmoid, total_dh)
+from rnnbench.kernels.cuda.steps import (MAX_GATES, ROWS, carried_dh, emit, initial_dh, item,
+                                         recurrent_forward, sigmoid, total_dh)
 
 GATES = 4
 SAVED = 4

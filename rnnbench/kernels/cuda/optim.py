@@ -2,12 +2,13 @@
 
     opt = DeviceOptimizer(make_optimizer("adam", lr=1e-3))    # a host optimizer: its kind and hyperparameters
     opt.step(params, grads, scale, bound)     # device arrays keyed alike; the gradient is clipped on the fly
-    opt.state                                 # the host optimizer's .state layout, as host arrays (checkpoints)
+    opt.state                                 # the host optimizer's .state layout, as host arrays
+                                              # (checkpoints)
 
 Clipping happens inside the update, on each gradient entry as it is read: min(max(g * scale, -bound), bound),
 scale = max_norm / (norm + 1e-6) where that is below 1 ("norm"), bound = the clip value ("value"), else 1 and
-inf: exactly what rnnbench.optim.clip does in place before the host optimizers' step. Scalars are passed in the
-parameters' dtype, as the host optimizers cast them, so float32 updates stay float32 arithmetic.
+inf: exactly what rnnbench.optim.clip does in place before the host optimizers' step. Scalars are passed in
+the parameters' dtype, as the host optimizers cast them, so float32 updates stay float32 arithmetic.
 """
 import math
 
@@ -82,14 +83,16 @@ class DeviceOptimizer:
                        for key in self._slots}
 
     def _slot(self, key, name, p):
-        """The state array `key` of parameter `name`, zeros at its first use (as the host optimizers' setdefault)."""
+        """The state array `key` of parameter `name`, zeros at its first use (as the host optimizers'
+        setdefault)."""
         arrays = self._slots[key]
         if name not in arrays:
             arrays[name] = full(p.shape, 0, p.dtype)
         return arrays[name]
 
     def step(self, params, grads, scale, bound):
-        """params, grads: name -> device arrays; scale, bound: the clipping of every gradient entry (see above)."""
+        """params, grads: name -> device arrays; scale, bound: the clipping of every gradient entry (see
+        above)."""
         self._step += 1
         opt = self.opt
         for name, p in params.items():

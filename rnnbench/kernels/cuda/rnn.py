@@ -1,20 +1,22 @@
-"""Vanilla RNN sequence kernels: h_t = act(xp_t + W_hh h_{t-1} + b_hh), act = tanh or relu (rnnbench/cells/rnn.py).
+"""Vanilla RNN sequence kernels: h_t = act(xp_t + W_hh h_{t-1} + b_hh), act = tanh or relu
+(rnnbench/cells/rnn.py).
 
-Shared argument shapes of every cell's kernels (unused ones are (1,)*ndim placeholders; the block layout and the
-item loop are rnnbench/kernels/cuda/steps.py's):
+Shared argument shapes of every cell's kernels (unused ones are (1,)*ndim placeholders; the block layout and
+the item loop are rnnbench/kernels/cuda/steps.py's):
     xp: (T, B, G*H) = x W_ih^T + b_ih; wt: (H, G*H) = W_hh^T; w_hh: (G*H, H); b_hh: (G*H,); wp: (3, H)
-    peepholes; lengths: (B,) int64; relu: rnn's activation flag; groups: row groups per block; keep: store what
-    the backward needs (saved); hs, cs: (T+1, B, H) states, [0] the initial ones, [t+1] after step t (carried
-    unchanged past a sequence's length); saved: (T, B, SAVED*H) gate values; out: (T, B, H);
-    d_out, dh_seq, dc_seq: (T, B, H); dh_state, dc_state: (B, H), the gradient carried from step to step,
-    dL/dh0 and dL/dc0 at the end; dxp, dhp: (T, B, G*H) pre-activation gradients (dhp is dxp unless the cell
-    scales a recurrent term); dwp: (T, B, 3*H) per-step peephole gradient terms.
+    peepholes; lengths: (B,) int64; relu: rnn's activation flag; groups: row groups per block; keep: store
+    what the backward needs (saved); hs, cs: (T+1, B, H) states, [0] the initial ones, [t+1] after step t
+    (carried unchanged past a sequence's length); saved: (T, B, SAVED*H) gate values; out: (T, B, H); d_out,
+    dh_seq, dc_seq: (T, B, H); dh_state, dc_state: (B, H), the gradient carried from step to step, dL/dh0 and
+    dL/dc0 at the end; dxp, dhp: (T, B, G*H) pre-activation gradients (dhp is dxp unless the cell scales a
+    recurrent term); dwp: (T, B, 3*H) per-step peephole gradient terms.
 """
 import math
 
 from numba import cuda
 
-from rnnbench.kernels.cuda.steps import MAX_GATES, ROWS, carried_dh, emit, initial_dh, item, recurrent_forward, total_dh
+from rnnbench.kernels.cuda.steps import (MAX_GATES, ROWS, carried_dh, emit, initial_dh, item,
+                                         recurrent_forward, total_dh)
 
 GATES = 1
 SAVED = 0              # the new state hs[t+1] is all backward needs

@@ -1,13 +1,13 @@
 """The block layout of the per-cell sequence kernels (rnn.py, gru.py, lstm.py) and the device functions they
 share: a time step's recurrent products and state updates.
 
-One kernel launch runs a layer's whole time loop (forward, or backward through time). Batch rows are independent
-through time, so each thread block owns a fixed set of rows for the whole sequence and steps through t with one
-block barrier per step; no block ever waits for another (no grid synchronisation). Inside a block, a thread owns
-work items (a group of ROWS consecutive rows, one hidden unit j): the G gates x ROWS rows of the unit's recurrent
-sums stay in registers, so each W_hh element a thread loads serves ROWS rows. A block has `groups` row groups,
-so groups * H items; a thread takes items tid, tid + threads, ... (the same ones at every step, so the state of
-(row, unit) is only ever read and written by the thread that owns it).
+One kernel launch runs a layer's whole time loop (forward, or backward through time). Batch rows are
+independent through time, so each thread block owns a fixed set of rows for the whole sequence and steps
+through t with one block barrier per step; no block ever waits for another (no grid synchronisation). Inside a
+block, a thread owns work items (a group of ROWS consecutive rows, one hidden unit j): the G gates x ROWS rows
+of the unit's recurrent sums stay in registers, so each W_hh element a thread loads serves ROWS rows. A block
+has `groups` row groups, so groups * H items; a thread takes items tid, tid + threads, ... (the same ones at
+every step, so the state of (row, unit) is only ever read and written by the thread that owns it).
 
 W_hh is read from global memory at every step, through the L1 cache (these kernels use no shared memory,
 which leaves the SM's combined L1/shared storage to L1) and L2: the forward reads W_hh^T (H, G*H) and the
@@ -29,8 +29,8 @@ MAX_GATES = 4
 # Rows per work item and threads per block. On a GPU a block has at least 128 threads where the batch has rows
 # for them (H = 128: one group of 4 rows per block, so B = 64 runs on 16 SMs) and at most 256 (H = 512: two
 # units per thread; the LSTM backward takes 160 registers per thread for sm_90, and a block has 65536). The
-# simulator runs one Python thread per CUDA thread: few threads, and 2 rows per item, so the tests' tiny shapes
-# still cover several items per thread, several groups per block and several blocks.
+# simulator runs one Python thread per CUDA thread: few threads, and 2 rows per item, so the tests' tiny
+# shapes still cover several items per thread, several groups per block and several blocks.
 ROWS = 2 if SIMULATED else 4
 UNROLL = 2 if SIMULATED else 4      # k steps of a recurrent product loaded at once (see recurrent_forward)
 MIN_THREADS, MAX_THREADS, WARP = (4, 4, 1) if SIMULATED else (128, 256, 32)
@@ -68,8 +68,8 @@ def recurrent_forward(acc, hs, t, wt, b_hh, row0, j, G):
     zero = wt.dtype.type(0)
     w = cuda.local.array((UNROLL, MAX_GATES), dtype=wt.dtype)
     h = cuda.local.array((UNROLL, ROWS), dtype=wt.dtype)
-    # loops run to the constants MAX_GATES, ROWS and UNROLL (guarded by g < G) so the compiler unrolls them and
-    # keeps acc, w and h in registers; a trip count of G would leave acc in local memory, a round trip per
+    # loops run to the constants MAX_GATES, ROWS and UNROLL (guarded by g < G) so the compiler unrolls them
+    # and keeps acc, w and h in registers; a trip count of G would leave acc in local memory, a round trip per
     # multiply-add. UNROLL k values are loaded before any is used: that many loads per gate in flight at once
     for g in range(MAX_GATES):
         if g < G:
@@ -105,11 +105,11 @@ def emit(hs, out, t, b, j, h_new, live):
 
 @cuda.jit(device=True)
 def carried_dh(acc, dh_state, dhp, s, w_hh, row0, k):
-    """acc[r] = dh_state[b, k] + (dhp[s] @ W_hh)[b, k], b = row0 + r: the gradient reaching h_{s-1} from step s
-    and later (dhp[s] is zero where step s is padding; s = T adds nothing), for the ROWS rows of an item.
+    """acc[r] = dh_state[b, k] + (dhp[s] @ W_hh)[b, k], b = row0 + r: the gradient reaching h_{s-1} from step
+    s and later (dhp[s] is zero where step s is padding; s = T adds nothing), for the ROWS rows of an item.
 
-    acc: (ROWS,) local; dh_state: (B, H) what the later steps carry past step s's gate equations (the direct term of
-    step s, or the gradient carried past a sequence's end); dhp: (T, B, G*H); w_hh: (G*H, H).
+    acc: (ROWS,) local; dh_state: (B, H) what the later steps carry past step s's gate equations (the direct
+    term of step s, or the gradient carried past a sequence's end); dhp: (T, B, G*H); w_hh: (G*H, H).
     """
     T, B = dhp.shape[0], dhp.shape[1]
     GH = w_hh.shape[0]

@@ -34,5 +34,6 @@ def sum_kernel(values, square, divisor, out, slot):
 
 
 def add_sum(values, out, slot, square=False, divisor=1.0):
-    """out[slot] (device float64) = the float64 sum of device `values` (any shape), or of their squares, / divisor."""
+    """out[slot] (device float64) = the float64 sum of device `values` (any shape), or of their squares,
+    / divisor."""
     sum_kernel[1, THREADS](values.reshape(values.size), square, divisor, out, slot)

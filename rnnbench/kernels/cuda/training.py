@@ -1,15 +1,16 @@
-"""Training on the GPU: a Model (rnnbench/model.py) whose parameters, gradients and optimizer state stay on the
-device for the whole run. rnnbench.train.build() wraps a cuda-backend model and its optimizer with on_device(),
-and rnnbench.train.train_step() hands each step to DeviceModel.train_step:
+"""Training on the GPU: a Model (rnnbench/model.py) whose parameters, gradients and optimizer state stay on
+the device for the whole run. rnnbench.train.build() wraps a cuda-backend model and its optimizer with
+on_device(), and rnnbench.train.train_step() hands each step to DeviceModel.train_step:
 
     model, optimizer = on_device(model, optimizer)                  # Model, rnnbench.optim optimizer
     loss, norm = model.train_step(task, optimizer, batch, config)   # as rnnbench.train.train_step
 
 A step uploads the batch (inputs, lengths, targets), runs forward, readout, loss, backward, clipping and the
-update on the device, and reads back 1 + P float64 numbers: the loss and each of the P gradients' sum of squares,
-from which the host takes the metrics' train loss and global gradient norm, its divergence check and the clipping
-factor. Evaluations (forward, grad=False) and the probe's gradient norms come back as host arrays, as from Model;
-state_dict() and load_state_dict() copy the parameters off and onto the device (checkpoints, resuming).
+update on the device, and reads back 1 + P float64 numbers: the loss and each of the P gradients' sum of
+squares, from which the host takes the metrics' train loss and global gradient norm, its divergence check and
+the clipping factor. Evaluations (forward, grad=False) and the probe's gradient norms come back as host
+arrays, as from Model; state_dict() and load_state_dict() copy the parameters off and onto the device
+(checkpoints, resuming).
 """
 import copy
 import math
@@ -34,7 +35,8 @@ def on_device(model, optimizer):
 
 class DeviceForward(NamedTuple):
     rnn: Any                      # rnnbench.network.Forward, device arrays
-    h: Any                        # device (N, H): the readout's input rows (h_n of the top layer, or every output)
+    h: Any                        # device (N, H): the readout's input rows (h_n of the top layer, or every
+                                  # output)
 
 
 class DeviceModel:
@@ -87,7 +89,8 @@ class DeviceModel:
             d_out = matmul(flat_dy, W, cuda.device_array((T * B, H), dtype)).reshape(T, B, H)
         d_c_n = full((L, B, H), 0, dtype) if rnn.spec.has_cell_state else None
         grads, layers = {}, []
-        for k in range(L - 1, -1, -1):          # rnnbench.network.RNN.backward's loop, on device arrays throughout
+        for k in range(L - 1, -1, -1):          # rnnbench.network.RNN.backward's loop, on device arrays
+                                                # throughout
             g = backward_layer(rnn.spec, rnn.nonlinearity, rnn.params[k], caches[k], d_out, d_h_n[k],
                                None if d_c_n is None else d_c_n[k], device_arrays=True)
             grads.update({f"{name}_l{k}": v for name, v in g.params.items()})
@@ -97,7 +100,8 @@ class DeviceModel:
         return {key: grads[key] for key in self.params}, layers
 
     def backward(self, fwd, dy):
-        """dy: host dL/dy -> (gradients keyed like state_dict on the device, the RNN's Grads: its norms on the host)."""
+        """dy: host dL/dy -> (gradients keyed like state_dict on the device, the RNN's Grads: its norms on the
+        host)."""
         grads, layers = self._backward(fwd, to_device(dy, self.host.dtype))
         has_c = self.rnn.spec.has_cell_state
         rnn_grads = {key: v for key, v in grads.items() if key not in self.host.head}
