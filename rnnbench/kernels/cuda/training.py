@@ -75,7 +75,7 @@ class DeviceModel:
     def _backward(self, fwd, dy):
         """dy: device dL/dy -> (gradients keyed like state_dict, the layers' LayerGrads from the top down)."""
         rnn, dtype = self.rnn, self.host.dtype
-        caches, T, B, _ = fwd.rnn.cache          # (the parameter version: the device model has one set)
+        caches, T, B = fwd.rnn.cache[:3]         # one direction (training has no bidirectional key)
         L, H = rnn.num_layers, rnn.hidden_size
         W = self.params["readout.weight"]
         flat_dy = dy.reshape(dy.size // W.shape[0], W.shape[0])
