@@ -67,12 +67,6 @@ BACKENDS = {
     "cuda": "rnnbench.kernels.cuda",
 }
 
-# rnnbench/kernels/cuda is being rewritten on another branch, so its module does not declare CELLS yet: its
-# cells are declared here until it does. Lead: move this tuple into rnnbench/kernels/cuda/__init__.py as
-# CELLS (adding "indrnn" with its kernel), then delete it and its use in implemented_cells.
-CUDA_CELLS_UNTIL_ITS_MODULE_DECLARES_THEM = ("rnn", "gru", "lstm", "peephole")
-
-
 def get_backend(name):
     """Import and return the backend module `name`; InputError for an unknown one."""
     if not isinstance(name, str) or name not in BACKENDS:
@@ -86,10 +80,7 @@ def get_backend(name):
 
 def implemented_cells(name):
     """The cells backend `name` declares (imports its module, without checking for a device)."""
-    module = importlib.import_module(BACKENDS[name])
-    if name == "cuda" and not hasattr(module, "CELLS"):
-        return CUDA_CELLS_UNTIL_ITS_MODULE_DECLARES_THEM
-    return tuple(module.CELLS)
+    return tuple(importlib.import_module(BACKENDS[name]).CELLS)
 
 
 def check_implements(name, cell):

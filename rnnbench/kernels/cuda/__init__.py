@@ -11,6 +11,8 @@ may be device arrays) and that stack/to_host gather them: a stack's layers then 
 without host round trips.
 """
 from rnnbench.kernels.cuda.device import check_available, stack, synchronize, to_host  # noqa: F401
-from rnnbench.kernels.cuda.layer import backward_layer, forward_layer  # noqa: F401
+from rnnbench.kernels.cuda.layer import KERNELS, backward_layer, forward_layer  # noqa: F401
+
+CELLS = tuple(KERNELS)      # the cells this backend implements: layer.py's kernel modules
 
 DEVICE_ARRAYS = True

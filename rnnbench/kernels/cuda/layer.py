@@ -21,6 +21,8 @@ from rnnbench.kernels.cuda.gemm import column_sums, matmul, transpose
 from rnnbench.kernels.cuda.norms import step_norms
 from rnnbench.kernels.cuda.steps import layout
 
+# the cells this backend implements -> the module of their sequence kernels; the peephole LSTM runs the lstm
+# kernels with its peephole terms on (CellSpec.peepholes)
 KERNELS = {"rnn": rnn, "gru": gru, "lstm": lstm, "peephole": lstm}
 
 
@@ -60,7 +62,7 @@ def forward_layer(cell, act, p, x, h0, c0, lengths, keep=True, device_arrays=Fal
     cs = _states(c0, T, dtype) if cell.has_cell_state else _placeholder(dtype, 3)
     keep = keep and kern.SAVED > 0
     saved = cuda.device_array((T, B, kern.SAVED * H), dtype=dtype) if keep else _placeholder(dtype, 3)
-    wp = w.get("weight_peephole", _placeholder(dtype, 2))
+    wp = w["weight_peephole"] if cell.peepholes else _placeholder(dtype, 2)
     out = cuda.device_array((T, B, H), dtype=dtype)
     blocks, threads, groups = layout(B, H)
     kern.forward_kernel[blocks, threads](xp, transpose(w["weight_hh"]), w["bias_hh"], wp, lengths,
@@ -85,7 +87,7 @@ def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn, device_arrays=False):
     dc_seq = cuda.device_array((T, B, H), dtype=dtype) if has_c else _placeholder(dtype, 3)
     dxp = cuda.device_array((T, B, GH), dtype=dtype)
     dhp = cuda.device_array((T, B, GH), dtype=dtype) if kern.SEPARATE_DHP else dxp
-    peep = "weight_peephole" in w
+    peep = cell.peepholes
     wp = w["weight_peephole"] if peep else _placeholder(dtype, 2)
     dwp = cuda.device_array((T, B, 3 * H), dtype=dtype) if peep else _placeholder(dtype, 3)
     blocks, threads, groups = layout(B, H)
