@@ -21,7 +21,8 @@ dispatcher.get_current_device = lambda: types.SimpleNamespace(compute_capability
 from cuda.core import Linker, LinkerOptions, ObjectCode  # noqa: E402
 from numba import cuda, types as nt  # noqa: E402
 
-from rnnbench.kernels.cuda import device, gemm, gru, losses, lstm, norms, optim, rnn, steps, sums  # noqa: E402
+from rnnbench.kernels.cuda import (device, gemm, gru, indrnn, losses, lstm, norms, optim, rnn, steps,  # noqa: E402
+                                   sums)
 
 REGISTERS_PER_BLOCK = 65536
 FLOAT64_BY_DESIGN = {"sums.sum", "losses.mse"}      # float64 sums; mse's targets are float64
@@ -52,6 +53,11 @@ def kernels(f):
         table[name + ".backward"] = (mod.backward_kernel,
                                      (a2, a2, i1, b, i) + (a3,) * 4 + (a2, a2) + (a3,) * 5,
                                      steps.MAX_THREADS)
+    # indrnn: its vector w_hh (H,) where the others take a matrix; one thread per (row, unit)
+    table["indrnn.forward"] = (indrnn.forward_kernel, (a3, a1, a1, a2, i1, b, i, b, a3, a3, a3, a3),
+                               steps.MIN_THREADS)
+    table["indrnn.backward"] = (indrnn.backward_kernel, (a1, a2, i1, b, i) + (a3,) * 4 + (a2, a2) + (a3,) * 5,
+                                steps.MIN_THREADS)
     return table
 
 

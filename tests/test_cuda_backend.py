@@ -81,12 +81,13 @@ def test_matches_reference_with_lengths_and_states(cell, act, dtype):
     _compare(cell, act, dtype, T=3, B=2, I=3, H=3, L=2, lengths=np.array([3, 2]), seed=1)
 
 
-@pytest.mark.parametrize("cell,H", [("peephole", 5), ("gru", 2), ("rnn", 3)])
+@pytest.mark.parametrize("cell,H", [("peephole", 5), ("gru", 2), ("rnn", 3), ("indrnn", 3)])
 def test_matches_reference_across_blocks_groups_and_items(cell, H):
     # the simulator's layout (rnnbench/kernels/cuda/steps.py: 2 rows per item, 4 threads per block, products
     # loaded 2 steps at a time): B = 5 leaves a last row group half empty; H = 5 gives threads two items,
     # H = 2 two row groups per block (the second block's second one past B), odd H and G*H a partial last
-    # load; and H and B above the 4x4 tile of the GEMMs and the transpose
+    # load; and H and B above the 4x4 tile of the GEMMs and the transpose. indrnn (one thread per (row, unit),
+    # steps.elementwise_layout): 15 pairs over 4 blocks of 4 threads, the last block part empty
     _compare(cell, "tanh", "float64", T=3, B=5, I=2, H=H, L=1, lengths=np.array([3, 1, 2, 3, 1]), seed=2)
 
 

@@ -1,13 +1,13 @@
 """Kernel launches per forward+backward of the cuda backend, counted where numba starts a kernel (the
 simulator's FakeCUDAKernel, or the GPU dispatcher's launch): the time loop runs inside the kernels, so the
 count must not grow with the sequence length T (before issue 17, one step kernel per time step made it 2T + 9
-per LSTM layer; now 3 forward and 7 to 14 backward, rnnbench/kernels/cuda/layer.py)."""
+per LSTM layer; now 2 or 3 forward and 7 to 14 backward, rnnbench/kernels/cuda/layer.py)."""
 import numpy as np
 import pytest
 
 from rnnbench.network import RNN
 
-CELLS = ["rnn", "gru", "lstm", "peephole"]
+CELLS = ["rnn", "gru", "lstm", "peephole", "indrnn"]
 
 
 @pytest.fixture

@@ -3,16 +3,16 @@
 differences:
 
 - outputs, every gradient, dx, dh0 and grad_norms against the autograd loop of its equations, on
-  hypothesis-drawn shapes, explicitly with and without lengths, both nonlinearities, both dtypes, reference
-  and cpu;
+  hypothesis-drawn shapes, explicitly with and without lengths, both nonlinearities, both dtypes, on every
+  backend (cuda's kernels in numba's simulator where no GPU is present);
 - the paper's initialization of the recurrent weights, in [0, 2^(1/T)] for the run's T;
 - the PyTorch eager loop the bench compares with, against the NumPy reference;
-- its place in configs, training on every task, `rnnbench gradnorm`; the cuda backend refuses it (not yet).
+- its place in configs, training on every task, `rnnbench gradnorm`.
 """
 import numpy as np
 import pytest
 import torch
-from conftest import BACKENDS, implements
+from conftest import BACKENDS
 from hypothesis import strategies as st
 from oracles import TOLERANCE, assert_matches, for_random_cases, make_case, oracle, run_rnnbench
 
@@ -35,8 +35,6 @@ def _cases(limits, act, dtype, with_lengths):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("act", ["relu", "tanh"])
 def test_matches_its_autograd_loop(backend, act, dtype, with_lengths):
-    if not implements(backend, "indrnn"):
-        pytest.skip(f"the {backend} backend does not implement indrnn yet")
     limits = BACKENDS[backend]
 
     def check(case):
@@ -75,13 +73,6 @@ def test_config_defaults_and_refusals():
         normalize({"cell": "indrnn", "init": "identity"})
     with pytest.raises(rnnbench.InputError, match="forget_bias"):
         normalize({"cell": "indrnn", "forget_bias": 2.0})
-
-
-def test_cuda_backend_refuses_it_until_it_has_a_kernel():
-    if "cuda" not in BACKENDS:
-        pytest.skip("the cuda backend cannot run here")
-    with pytest.raises(rnnbench.InputError, match="the cuda backend does not implement the indrnn cell"):
-        rnnbench.RNN("indrnn", 2, 3, backend="cuda")
 
 
 def test_torch_loop_matches_reference_forward_and_gradients():

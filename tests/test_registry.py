@@ -15,11 +15,6 @@ from rnnbench.backend import BACKENDS, implemented_cells
 from rnnbench.cells import CELL_MODULES, CELLS
 from rnnbench.kernels import cpu
 
-# Cells the cuda backend does not implement yet, on purpose. Lead: remove a cell here when its CUDA kernel
-# lands (the test fails while a cell is both listed here and declared by the cuda backend).
-CUDA_NOT_YET = {"indrnn"}
-
-
 def _cuda_cells():
     if importlib.util.find_spec("numba.cuda") is None:
         pytest.skip("numba-cuda is not installed: the cuda backend's cells cannot be read")
@@ -39,7 +34,7 @@ def _missing(cell, cuda_cells, torch_cells, jax_cells):
             callable(getattr(module, "step", None)) and callable(getattr(module, "step_back", None))
             and cell in implemented_cells("reference"),
         "a cpu kernel (rnnbench.kernels.cpu.KERNELS)": cell in cpu.CELLS and cell in cpu.KERNELS,
-        "a cuda kernel (the cuda backend's CELLS)": cell in cuda_cells or cell in CUDA_NOT_YET,
+        "a cuda kernel (the cuda backend's CELLS)": cell in cuda_cells,
         "an oracle (tests/oracles.py ORACLES)": cell in ORACLES,
         "a torch comparator (rnnbench.bench.torch_cells.LAYERS)": cell in torch_cells,
         "a jax comparator (rnnbench.bench.jax_cells.STEPS)": cell in jax_cells,
@@ -58,7 +53,7 @@ def test_every_registered_cell_has_every_piece(cell):
 def test_no_registry_names_an_unregistered_cell():
     registered = set(CELLS)
     named = {"the cpu backend": set(cpu.CELLS), "tests/oracles.py": set(ORACLES),
-             "the cuda backend": _cuda_cells(), "CUDA_NOT_YET": CUDA_NOT_YET,
+             "the cuda backend": _cuda_cells(),
              "the torch comparator": _comparator_cells("torch"),
              "the jax comparator": _comparator_cells("jax")}
     for name in BACKENDS:
@@ -66,8 +61,3 @@ def test_no_registry_names_an_unregistered_cell():
             named[f"the {name} backend"] = set(implemented_cells(name))
     stray = {where: sorted(cells - registered) for where, cells in named.items() if cells - registered}
     assert not stray, f"cells named but not registered in rnnbench.cells: {stray}"
-
-
-def test_cuda_not_yet_lists_only_cells_cuda_lacks():
-    done = CUDA_NOT_YET & _cuda_cells()
-    assert not done, f"the cuda backend implements {sorted(done)}: remove them from CUDA_NOT_YET"

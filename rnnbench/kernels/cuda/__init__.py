@@ -1,5 +1,5 @@
-"""numba.cuda backend: one kernel launch per layer runs the whole time loop of rnn, gru, lstm or peephole,
-forward or backward through time (steps.py), with whole-sequence tiled GEMMs; implements rnnbench.backend's
+"""numba.cuda backend: one kernel launch per layer runs the whole time loop of each cell (CELLS), forward or
+backward through time (steps.py, indrnn.py), with whole-sequence tiled GEMMs; implements rnnbench.backend's
 interface. training.py (with optim.py, losses.py, sums.py) trains a Model with everything on the GPU.
 
 `get_backend("cuda")` calls check_available(), which raises InputError when no GPU is found (set

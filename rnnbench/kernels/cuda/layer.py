@@ -2,28 +2,29 @@
 
 Everything stays on the device from the input upload to the results: one GEMM projects the whole input
 sequence, then one launch of the cell's forward kernel runs the whole time loop (recurrent product + gate
-math, rnnbench/kernels/cuda/steps.py); backward one launch runs the time loop back, followed by whole-sequence
-GEMMs for dx and the weight gradients and a device reduction for the per-step gradient norms. The launches
-per layer do not grow with T: 3 forward (W_hh transpose, input projection, time loop); backward the time loop,
-the dx, dW_ih and dW_hh GEMMs, the bias sums (one; gru two; peephole one more for the peepholes; each a fill
-of ones and a GEMM) and the norms (two with a cell state), where a GEMM is 1 launch or 2 where it splits K: 7
-to 10 launches for rnn, 8 to 11 for lstm (11 at T = 1000, B = 64 on a GPU), 9 to 14 for gru, 10 to 14 for
-peephole. Results come back as host arrays, or stay device arrays with `device_arrays=True` (for training on
-the GPU; inputs may then be device arrays too).
+math, rnnbench/kernels/cuda/steps.py; indrnn's elementwise recurrence has no recurrent product, indrnn.py);
+backward one launch runs the time loop back, followed by whole-sequence GEMMs for dx and the weight gradients
+and a device reduction for the per-step gradient norms. The launches per layer do not grow with T: 3 forward
+(W_hh transpose, input projection, time loop; indrnn 2, no transpose); backward the time loop, the dx, dW_ih
+and dW_hh GEMMs (indrnn: w_hh's per-step terms summed, a fill of ones and a GEMM), the bias sums (one; gru two;
+peephole one more for the peepholes; each a fill of ones and a GEMM) and the norms (two with a cell state),
+where a GEMM is 1 launch or 2 where it splits K: 7 to 10 launches for rnn, 8 to 11 for lstm (11 at T = 1000,
+B = 64 on a GPU) and indrnn, 9 to 14 for gru, 10 to 14 for peephole. Results come back as host arrays, or
+stay device arrays with `device_arrays=True` (for training on the GPU; inputs may then be device arrays too).
 """
 import numpy as np
 from numba import cuda
 
 from rnnbench.backend import LayerForward, LayerGrads
-from rnnbench.kernels.cuda import lstm, gru, rnn
+from rnnbench.kernels.cuda import gru, indrnn, lstm, rnn
 from rnnbench.kernels.cuda.device import to_device, to_host
 from rnnbench.kernels.cuda.gemm import column_sums, matmul, transpose
 from rnnbench.kernels.cuda.norms import step_norms
-from rnnbench.kernels.cuda.steps import layout
+from rnnbench.kernels.cuda.steps import elementwise_layout, layout
 
 # the cells this backend implements -> the module of their sequence kernels; the peephole LSTM runs the lstm
 # kernels with its peephole terms on (CellSpec.peepholes)
-KERNELS = {"rnn": rnn, "gru": gru, "lstm": lstm, "peephole": lstm}
+KERNELS = {"rnn": rnn, "gru": gru, "lstm": lstm, "peephole": lstm, "indrnn": indrnn}
 
 
 def _placeholder(dtype, ndim):
@@ -48,6 +49,12 @@ def _maybe_host(a, device_arrays):
     return a if device_arrays else to_host(a)
 
 
+def _launch(cell, B, H):
+    """(blocks, threads, groups) of the cell's kernels: a vector weight_hh needs no recurrent product, so
+    its kernels run one thread per (row, unit)."""
+    return layout(B, H) if cell.recurrent_weight == "matrix" else elementwise_layout(B, H)
+
+
 def forward_layer(cell, act, p, x, h0, c0, lengths, keep=True, device_arrays=False):
     dtype = np.dtype(x.dtype)
     kern = KERNELS[cell.name]
@@ -55,7 +62,8 @@ def forward_layer(cell, act, p, x, h0, c0, lengths, keep=True, device_arrays=Fal
     x = to_device(x, dtype)                                             # (T, B, I)
     lengths = to_device(lengths, np.int64)                              # (B,)
     T, B, I = x.shape
-    GH, H = w["weight_hh"].shape
+    GH = w["weight_ih"].shape[0]
+    H = GH // cell.gates
     xp = cuda.device_array((T, B, GH), dtype=dtype)
     matmul(x.reshape(T * B, I), w["weight_ih"], xp.reshape(T * B, GH), trans_b=True, bias=w["bias_ih"])
     hs = _states(h0, T, dtype)
@@ -64,9 +72,11 @@ def forward_layer(cell, act, p, x, h0, c0, lengths, keep=True, device_arrays=Fal
     saved = cuda.device_array((T, B, kern.SAVED * H), dtype=dtype) if keep else _placeholder(dtype, 3)
     wp = w["weight_peephole"] if cell.peepholes else _placeholder(dtype, 2)
     out = cuda.device_array((T, B, H), dtype=dtype)
-    blocks, threads, groups = layout(B, H)
-    kern.forward_kernel[blocks, threads](xp, transpose(w["weight_hh"]), w["bias_hh"], wp, lengths,
-                                         act == "relu", groups, keep, hs, cs, saved, out)
+    # the forward kernels read W_hh^T (H, G*H); a vector weight_hh is read as it is
+    w_rec = transpose(w["weight_hh"]) if cell.recurrent_weight == "matrix" else w["weight_hh"]
+    blocks, threads, groups = _launch(cell, B, H)
+    kern.forward_kernel[blocks, threads](xp, w_rec, w["bias_hh"], wp, lengths, act == "relu", groups, keep,
+                                         hs, cs, saved, out)
     c_n = _maybe_host(cs[T], device_arrays) if cell.has_cell_state else None
     return LayerForward(_maybe_host(out, device_arrays), _maybe_host(hs[T], device_arrays), c_n,
                         (x, lengths, hs, cs, saved))
@@ -78,7 +88,9 @@ def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn, device_arrays=False):
     kern = KERNELS[cell.name]
     w = {name: to_device(v, dtype) for name, v in p.items()}
     T, B, I = x.shape
-    GH, H = w["weight_hh"].shape
+    GH = w["weight_ih"].shape[0]
+    H = GH // cell.gates
+    matrix = cell.recurrent_weight == "matrix"
     has_c = cell.has_cell_state
     d_out = to_device(d_out, dtype)                                      # (T, B, H)
     dh_state = _copy(d_hn, dtype)                                        # (B, H), dL/dh0 at the end
@@ -89,21 +101,25 @@ def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn, device_arrays=False):
     dhp = cuda.device_array((T, B, GH), dtype=dtype) if kern.SEPARATE_DHP else dxp
     peep = cell.peepholes
     wp = w["weight_peephole"] if peep else _placeholder(dtype, 2)
-    dwp = cuda.device_array((T, B, 3 * H), dtype=dtype) if peep else _placeholder(dtype, 3)
-    blocks, threads, groups = layout(B, H)
+    # per-step terms of a diagonal weight's gradient, summed over (t, b) below: the peepholes' (3, H), or a
+    # vector weight_hh's (H,)
+    diag = 3 * H if peep else H if not matrix else 0
+    dwd = cuda.device_array((T, B, diag), dtype=dtype) if diag else _placeholder(dtype, 3)
+    blocks, threads, groups = _launch(cell, B, H)
     kern.backward_kernel[blocks, threads](w["weight_hh"], wp, lengths, act == "relu", groups, hs, cs, saved,
-                                          d_out, dh_state, dc_state, dh_seq, dc_seq, dxp, dhp, dwp)
+                                          d_out, dh_state, dc_state, dh_seq, dc_seq, dxp, dhp, dwd)
     dxp2 = dxp.reshape(T * B, GH)
     dhp2 = dhp.reshape(T * B, GH)
     grads = {
         "weight_ih": matmul(dxp2, x.reshape(T * B, I), cuda.device_array((GH, I), dtype), trans_a=True),
-        "weight_hh": matmul(dhp2, hs[:T].reshape(T * B, H), cuda.device_array((GH, H), dtype), trans_a=True),
+        "weight_hh": (matmul(dhp2, hs[:T].reshape(T * B, H), cuda.device_array((GH, H), dtype), trans_a=True)
+                      if matrix else column_sums(dwd.reshape(T * B, H)).reshape(H)),
         "bias_ih": column_sums(dxp2).reshape(GH),
     }
     # both biases' gradients are the sums of dhp, which is dxp unless the cell scales a recurrent term
     grads["bias_hh"] = column_sums(dhp2).reshape(GH) if kern.SEPARATE_DHP else _copy(grads["bias_ih"], dtype)
     if peep:
-        grads["weight_peephole"] = column_sums(dwp.reshape(T * B, 3 * H)).reshape(3, H)
+        grads["weight_peephole"] = column_sums(dwd.reshape(T * B, 3 * H)).reshape(3, H)
     dx = matmul(dxp2, w["weight_ih"], cuda.device_array((T * B, I), dtype)).reshape(T, B, I)
     h_norms = step_norms(dh_seq)
     c_norms = step_norms(dc_seq) if has_c else None

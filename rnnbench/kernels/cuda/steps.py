@@ -44,6 +44,13 @@ def layout(B, H):
     return -(-n_groups // groups), threads, groups
 
 
+def elementwise_layout(B, H):
+    """(blocks, threads, groups) for a cell whose recurrence is elementwise (a vector weight_hh, indrnn.py):
+    one thread per (row, unit), a flat grid over B*H with no block barrier; groups is unused (1)."""
+    threads = min(MIN_THREADS, B * H)
+    return -(-B * H // threads), threads, 1
+
+
 @cuda.jit(device=True)
 def item(p, groups, H):
     """(row0, j): the first row and the hidden unit of this block's work item p (0 <= p < groups * H)."""
