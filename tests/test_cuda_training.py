@@ -32,6 +32,8 @@ RUNS = {   # every loss, readout, optimizer and clipping mode, with a clip small
                            "clip_mode": "value", "clip": 0.01},
     "timing-rnn-rmsprop-none": {"task": "timing", "cell": "rnn", "layers": 2, "optimizer": "rmsprop",
                                 "clip_mode": "none"},
+    "adding-indrnn-sgd-norm": {"task": "adding", "cell": "indrnn", "optimizer": "sgd", "lr": 0.1,
+                               "clip_mode": "norm", "clip": 0.05},
 }
 
 

@@ -1,5 +1,6 @@
 """The block layout of the per-cell sequence kernels (rnn.py, gru.py, lstm.py) and the device functions they
-share: a time step's recurrent products and state updates.
+share: a time step's recurrent products and state updates; and the flat layout of indrnn.py's elementwise
+recurrence (elementwise_layout), whose threads share nothing.
 
 One kernel launch runs a layer's whole time loop (forward, or backward through time). Batch rows are
 independent through time, so each thread block owns a fixed set of rows for the whole sequence and steps
