@@ -4,10 +4,11 @@
 The recurrence is elementwise (w_hh: (H,)): unit j of row b depends only on its own past, so each thread owns
 one (row, unit) pair for the whole sequence and loops over t with no barrier and no recurrent product
 (steps.elementwise_layout: a flat grid over B*H, consecutive threads on consecutive units, so every load and
-store coalesces). The kernels take the argument list every cell's kernels share (rnnbench/kernels/cuda/rnn.py's
-docstring); the arguments IndRNN has no use for are placeholders, and the recurrent weight is the vector
-w_hh itself in both directions. Backward, the kernel writes dL/dpre_t (dxp, which also serves as dhp) and the
-per-step terms dL/dpre_t * h_{t-1} of w_hh's gradient, which layer.py sums over (t, b) like the peepholes'.
+store coalesces). The kernels take the argument list every cell's kernels share (the docstring of
+rnnbench/kernels/cuda/rnn.py); the arguments IndRNN has no use for are placeholders, and the recurrent weight
+is the vector w_hh itself in both directions. Backward, the kernel writes dL/dpre_t (dxp, which also serves
+as dhp) and the per-step terms dL/dpre_t * h_{t-1} of w_hh's gradient, which layer.py sums over (t, b) like
+the peepholes'.
 """
 import math
 

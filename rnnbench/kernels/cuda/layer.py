@@ -6,12 +6,15 @@ math, rnnbench/kernels/cuda/steps.py; indrnn's elementwise recurrence has no rec
 backward one launch runs the time loop back, followed by whole-sequence GEMMs for dx and the weight gradients
 and a device reduction for the per-step gradient norms. The launches per layer do not grow with T: 3 forward
 (W_hh transpose, input projection, time loop; indrnn 2, no transpose); backward the time loop, the dx, dW_ih
-and dW_hh GEMMs (indrnn: w_hh's per-step terms summed, a fill of ones and a GEMM), the bias sums (one; gru two;
-peephole one more for the peepholes; each a fill of ones and a GEMM) and the norms (two with a cell state),
-where a GEMM is 1 launch or 2 where it splits K: 7 to 10 launches for rnn, 8 to 11 for lstm (11 at T = 1000,
-B = 64 on a GPU) and indrnn, 9 to 14 for gru, 10 to 14 for peephole. Results come back as host arrays, or
-stay device arrays with `device_arrays=True` (for training on the GPU; inputs may then be device arrays too).
+and dW_hh GEMMs (indrnn: w_hh's per-step terms summed, a fill of ones and a GEMM), the bias sums (one; gru
+two; peephole one more for the peepholes; each a fill of ones and a GEMM) and the norms (two with a cell
+state), where a GEMM is 1 launch or 2 where it splits K: 7 to 10 launches for rnn, 8 to 11 for lstm (11 at
+T = 1000, B = 64 on a GPU) and indrnn, 9 to 14 for gru, 10 to 14 for peephole. Results come back as host
+arrays, or stay device arrays with `device_arrays=True` (for training on the GPU; inputs may then be device
+arrays too).
 """
+from typing import Any, NamedTuple
+
 import numpy as np
 from numba import cuda
 
@@ -25,6 +28,15 @@ from rnnbench.kernels.cuda.steps import elementwise_layout, layout
 # the cells this backend implements -> the module of their sequence kernels; the peephole LSTM runs the lstm
 # kernels with its peephole terms on (CellSpec.peepholes)
 KERNELS = {"rnn": rnn, "gru": gru, "lstm": lstm, "peephole": lstm, "indrnn": indrnn}
+
+
+class LayerCache(NamedTuple):
+    """What forward_layer keeps on the device for backward_layer (LayerForward.cache)."""
+    x: Any              # (T, B, I) the layer's input
+    lengths: Any        # (B,) int64
+    hs: Any             # (T+1, B, H) hidden states, [0] = h0
+    cs: Any             # (T+1, B, H) cell states, [0] = c0; a placeholder without a cell state
+    saved: Any          # (T, B, SAVED*H) gate values the cell's backward reads; a placeholder where none are
 
 
 def _placeholder(dtype, ndim):
@@ -50,8 +62,8 @@ def _maybe_host(a, device_arrays):
 
 
 def _launch(cell, B, H):
-    """(blocks, threads, groups) of the cell's kernels: a vector weight_hh needs no recurrent product, so
-    its kernels run one thread per (row, unit)."""
+    """steps.Launch (blocks, threads, groups) of the cell's kernels: a vector weight_hh needs no recurrent
+    product, so its kernels run one thread per (row, unit)."""
     return layout(B, H) if cell.recurrent_weight == "matrix" else elementwise_layout(B, H)
 
 
@@ -74,16 +86,17 @@ def forward_layer(cell, act, p, x, h0, c0, lengths, keep=True, device_arrays=Fal
     out = cuda.device_array((T, B, H), dtype=dtype)
     # the forward kernels read W_hh^T (H, G*H); a vector weight_hh is read as it is
     w_rec = transpose(w["weight_hh"]) if cell.recurrent_weight == "matrix" else w["weight_hh"]
-    blocks, threads, groups = _launch(cell, B, H)
-    kern.forward_kernel[blocks, threads](xp, w_rec, w["bias_hh"], wp, lengths, act == "relu", groups, keep,
-                                         hs, cs, saved, out)
+    launch = _launch(cell, B, H)
+    kern.forward_kernel[launch.blocks, launch.threads](xp, w_rec, w["bias_hh"], wp, lengths, act == "relu",
+                                                       launch.groups, keep, hs, cs, saved, out)
     c_n = _maybe_host(cs[T], device_arrays) if cell.has_cell_state else None
     return LayerForward(_maybe_host(out, device_arrays), _maybe_host(hs[T], device_arrays), c_n,
-                        (x, lengths, hs, cs, saved))
+                        LayerCache(x, lengths, hs, cs, saved))
 
 
 def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn, device_arrays=False):
-    x, lengths, hs, cs, saved = fwd.cache
+    cache = fwd.cache                                                   # a LayerCache
+    x, lengths, hs, cs, saved = cache.x, cache.lengths, cache.hs, cache.cs, cache.saved
     dtype = np.dtype(x.dtype)
     kern = KERNELS[cell.name]
     w = {name: to_device(v, dtype) for name, v in p.items()}
@@ -105,9 +118,10 @@ def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn, device_arrays=False):
     # vector weight_hh's (H,)
     diag = 3 * H if peep else H if not matrix else 0
     dwd = cuda.device_array((T, B, diag), dtype=dtype) if diag else _placeholder(dtype, 3)
-    blocks, threads, groups = _launch(cell, B, H)
-    kern.backward_kernel[blocks, threads](w["weight_hh"], wp, lengths, act == "relu", groups, hs, cs, saved,
-                                          d_out, dh_state, dc_state, dh_seq, dc_seq, dxp, dhp, dwd)
+    launch = _launch(cell, B, H)
+    kern.backward_kernel[launch.blocks, launch.threads](w["weight_hh"], wp, lengths, act == "relu",
+                                                        launch.groups, hs, cs, saved, d_out, dh_state,
+                                                        dc_state, dh_seq, dc_seq, dxp, dhp, dwd)
     dxp2 = dxp.reshape(T * B, GH)
     dhp2 = dhp.reshape(T * B, GH)
     grads = {

@@ -21,6 +21,7 @@ Rows past B (the last group's padding) read the last real row and are never stor
 the arrays' dtype (`one = w.dtype.type(1)`): a Python literal would promote float32 math to float64.
 """
 import math
+from typing import NamedTuple
 
 from numba import cuda
 
@@ -37,19 +38,26 @@ UNROLL = 2 if SIMULATED else 4      # k steps of a recurrent product loaded at o
 MIN_THREADS, MAX_THREADS, WARP = (4, 4, 1) if SIMULATED else (128, 256, 32)
 
 
+class Launch(NamedTuple):
+    """A sequence kernel's launch: kernel[blocks, threads](..., groups, ...)."""
+    blocks: int
+    threads: int        # per block
+    groups: int         # row groups per block (layout); 1, unused, for the elementwise kernels
+
+
 def layout(B, H):
-    """(blocks, threads, groups) for a batch of B rows and H hidden units: `groups` row groups per block."""
+    """Launch for a batch of B rows and H hidden units: `groups` row groups per block."""
     n_groups = -(-B // ROWS)
     groups = max(1, min(n_groups, MIN_THREADS // H))
     threads = min(MAX_THREADS, -(-groups * H // WARP) * WARP)
-    return -(-n_groups // groups), threads, groups
+    return Launch(-(-n_groups // groups), threads, groups)
 
 
 def elementwise_layout(B, H):
-    """(blocks, threads, groups) for a cell whose recurrence is elementwise (a vector weight_hh, indrnn.py):
-    one thread per (row, unit), a flat grid over B*H with no block barrier; groups is unused (1)."""
+    """Launch for a cell whose recurrence is elementwise (a vector weight_hh, indrnn.py): one thread per
+    (row, unit), a flat grid over B*H with no block barrier."""
     threads = min(MIN_THREADS, B * H)
-    return -(-B * H // threads), threads, 1
+    return Launch(-(-B * H // threads), threads, 1)
 
 
 @cuda.jit(device=True)
