@@ -6,12 +6,13 @@ import pandas as pd
 import pytest
 
 from rnnbench import store
-from rnnbench.report import papers, tables
+from rnnbench.report import paper_figures, papers, tables
 from rnnbench.report.aggregate import aggregate
 
 TINY = dict(hidden=4, steps=20, eval_every=5, gradnorm_every=10, test_size=32, backend="reference",
             checkpoint_every=0)
 PAPER = dict(TINY, optimizer="rmsprop", lr=1e-3, batch=20, clip_mode="value", clip=1.0)
+DEFAULT = dict(TINY, hidden=128)      # rnnbench's defaults otherwise (Adam lr 1e-3, batch 50, clip norm 1)
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +25,12 @@ def small_store(tmp_path_factory):
                                seed=seed, batch=8), root)
         store.execute(dict(PAPER, task="adding", seq_len=100, cell=cell, clip_mode="none"), root)
         store.execute(dict(PAPER, task="adding", seq_len=1000, cell=cell, steps=0), root)
+    # Li et al. 2018: IndRNN (2 layers) against the lstm at two shared lengths, and IndRNN alone at a third
+    for seed in (0, 1):
+        for T in (6, 8):
+            store.execute(dict(DEFAULT, task="adding", seq_len=T, cell="lstm", seed=seed), root)
+        for T in (6, 8, 10):
+            store.execute(dict(DEFAULT, task="adding", seq_len=T, cell="indrnn", layers=2, seed=seed), root)
     return root
 
 
@@ -71,9 +78,9 @@ def test_papers_rows_equal_pandas_recomputation(small_store):
     # the report's clipping table pairs exactly these runs, which differ in clipping alone
     clip = aggregate(runs, metrics, gradnorms).clipping
     assert sorted(clip["runs"]) == [1, 1, 2, 2] and set(clip["seq_len"]) == {100}
-    # settings this store never ran say so, and the reserved IndRNN row is there
+    # settings this store never ran say so
     f = findings.set_index("finding")
-    assert f.loc["arjovsky-copy-T500", "verdict"] == "not run" and f.loc["li-indrnn", "verdict"] == "not run"
+    assert f.loc["arjovsky-copy-T500", "verdict"] == "not run"
     assert set(f["verdict"]) <= {"reproduced", "partly", "not reproduced", "not run"}
 
 
@@ -102,3 +109,34 @@ def test_solved_table_with_variant_rule_and_a_curve_that_ends_early(small_store)
         assert c.loc[step, "mean"] == pytest.approx((m[(other, step)] + held) / 2, rel=1e-12)
         assert c.loc[step, "seeds"] == 2 and c.loc[step, "held"] == 1
     assert c.loc[10, "stops"] == 1 and c.loc[5, "held"] == 0
+
+
+def test_indrnn_row_equals_pandas_recomputation(small_store):
+    runs, metrics, gradnorms = _frames(small_store)
+    a = aggregate(runs, metrics, gradnorms)
+    findings, numbers = papers.evaluate(a)
+    # Li et al. Fig. 2: per cell and T, the solved fraction and the median final test MSE of the default-setup
+    # indrnn and lstm runs (not the paper-settings or hochreiter lstm runs of the same store)
+    sel = runs[runs["cell"].isin(["indrnn", "lstm"]) & (runs["optimizer"] == "adam") & (runs["batch"] == 50)
+               & (runs["hidden"] == 128) & (runs["adding_variant"] == "arjovsky")]
+    last = _last(metrics).join(sel.set_index("run_id")[["cell", "seq_len"]], how="inner")
+    last["solved"] = last["test_loss"] < 0.01
+    per = last.groupby(["cell", "seq_len"]).agg(mse=("test_loss", "median"), frac=("solved", "mean"),
+                                                n=("solved", "size"))
+    assert len(sel) == 10 and (per["n"] == 2).all()
+    got = numbers[numbers["finding"] == "li-indrnn"]
+    for quantity, column in (("final test MSE (median over seeds)", "mse"), ("solved fraction", "frac")):
+        g = got[got["quantity"] == quantity]
+        assert {(c, int(T)): v for c, T, v in zip(g["cell"], g["seq_len"], g["value"])} == \
+            pytest.approx(per[column].to_dict(), rel=1e-12)
+    # the verdict at the lengths both cells ran (6, 8; indrnn alone at 10 does not count)
+    ok = per["frac"] >= 0.5
+    beyond = [T for T in (6, 8) if ok[("indrnn", T)] and not ok[("lstm", T)]]
+    behind = [T for T in (6, 8) if ok[("lstm", T)] and not ok[("indrnn", T)]]
+    expect = "reproduced" if beyond and not behind else "partly" if beyond else "not reproduced"
+    row = findings.set_index("finding").loc["li-indrnn"]
+    assert row["verdict"] == expect and row["figure"] == "papers_indrnn"
+    assert "lstm" not in row["measured here"].split("T=10: indrnn ")[1]      # no lstm ran at T=10
+    # its figure draws one panel per length IndRNN ran
+    (fig,) = paper_figures.indrnn_figure(a)
+    assert fig.name == "papers_indrnn" and sum(ax.get_visible() for ax in fig.fig.axes) == 3

@@ -1,7 +1,8 @@
 """Figures of "The papers, reproduced", drawn in the form of the papers' own: Arjovsky et al. 2016's learning
 curves (test MSE on a linear axis against training steps in hundreds, per T, baseline dotted; copy: cross-
 entropy against training examples in thousands) and gradient norms over t (log axis, at initialization and
-after 100 iterations); plus the figures the other rows link to.
+after 100 iterations) and Li et al. 2018's IndRNN against LSTM curves per T; plus the figures the other
+rows link to.
 
 Each builder takes aggregate.Aggregates and returns a list of figures.Figure (empty when the store has no runs
 in that setting). A run stopped when solved holds its last value to the end of its panel and is marked ×.
@@ -215,6 +216,27 @@ def timing_figure(a):
                    "step, per sequence length (mean over seeds; × marks a run stopped once solved).", fig)]
 
 
+def indrnn_figure(a):
+    """Li et al. 2018 Fig. 2 in its form: test MSE against training steps per T, IndRNN against the LSTM."""
+    runs = _runs(a, "li-indrnn")
+    lengths = sorted(runs[runs["cell"] == "indrnn"]["seq_len"].unique())
+    if not lengths:
+        return []
+    fig, axes = _grid(len(lengths))
+    for ax, T in zip(axes, lengths):
+        curves = _by_cell(a, runs[runs["seq_len"] == T], "test_loss")
+        _draw(ax, curves, lambda s: s / 100, ylim=(0, max(0.3, min(1.0, 1.15 * curves["mean"].max()))))
+        ax.set_title(f"Sequence length = {int(T)}")
+        ax.set_xlabel("training steps (hundreds)")
+        ax.set_ylabel("test MSE")
+    title = "The adding problem, as Li et al. 2018 Fig. 2: IndRNN against the LSTM (Adam, batch 50)"
+    fig.suptitle(title)
+    fig.tight_layout()
+    return [Figure("papers_indrnn", title, "Test MSE against training steps at each length IndRNN ran, the "
+                   "0.167 baseline dotted (mean over seeds; × marks a run stopped once solved, held after).",
+                   fig)]
+
+
 def paper_figures(a):
     return [*adding_figures(a), *copy_figure(a), *gradnorm_figure(a), *clipping_figure(a),
-            *hochreiter_figure(a), *timing_figure(a)]
+            *hochreiter_figure(a), *timing_figure(a), *indrnn_figure(a)]

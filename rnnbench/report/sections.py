@@ -108,8 +108,8 @@ def _papers(a):
                 "Each published finding this harness can test, set beside what this store measured in the "
                 "same setting: Arjovsky, Shah & Bengio 2016 (adding, copy, gradient norms, clipping), "
                 "Hochreiter & Schmidhuber 1997 (adding), Gers, Schraudolph & Schmidhuber 2002 (timing with "
-                "and without peepholes); a row is reserved for Li et al. 2018 (IndRNN), a future cell. Where "
-                "the paper has a figure, ours is drawn in its form below.")
+                "and without peepholes), Li, Li, Cook, Zhu & Gao 2018 (IndRNN against the LSTM on adding at "
+                "long T). Where the paper has a figure, ours is drawn in its form below.")
     figs = paper_figures(a)
     findings, numbers = papers.evaluate(a)
     s.items.append(tables.papers(findings, {f.name: f.title for f in figs}))
