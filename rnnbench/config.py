@@ -48,6 +48,9 @@ DEFAULTS = {
     "dtype": "float32",
     "eval_every": 100,
     "gradnorm_every": 1000,
+    # the gradient-norm probe's dtype (None: the run's). float64 keeps ||dL/dh_t|| measurable where float32
+    # underflows (a vanilla RNN's passes 1e-38 within a few hundred steps)
+    "gradnorm_dtype": None,
     "test_size": 1000,
     "checkpoint_every": 1000,
     "divergence_factor": 1e6,       # a loss above this many times the task's baseline: the run diverged
@@ -69,6 +72,10 @@ _CONDITIONAL = {
     "series": lambda c: c["task"] == "forecasting",
     "horizon": lambda c: c["task"] == "forecasting",
 }
+
+# keys added after runs were published: a run id hashes them only when set (not None), so every run made
+# before a key existed keeps its id
+LATE_KEYS = ("gradnorm_dtype",)
 
 _WHY_NOT = {"stop_when_solved": "task {task} has no solve criterion",
             "solve_patience": "stop_when_solved is off"}
@@ -133,6 +140,7 @@ _CHECKS = {
     "dtype": lambda k, v: _choice(k, v, DTYPES),
     "eval_every": lambda k, v: _int(k, v, 1),
     "gradnorm_every": lambda k, v: _int(k, v, 1),
+    "gradnorm_dtype": lambda k, v: None if v is None else _choice(k, v, DTYPES),
     "test_size": lambda k, v: _int(k, v, 1),
     "checkpoint_every": lambda k, v: _int(k, v, 0),
     "divergence_factor": lambda k, v: _float(k, v, low=1.0),
@@ -165,6 +173,8 @@ def normalize(raw):
             cfg[key] = None
         elif cfg[key] is None and key != "forget_bias":   # forget_bias None keeps PyTorch's default bias
             raise InputError(f"config key {key!r} must be set for this run")
+    if cfg["gradnorm_dtype"] == cfg["dtype"]:
+        cfg["gradnorm_dtype"] = None
     if cfg["clip_mode"] == "none" or not cfg["clip"]:
         cfg["clip_mode"], cfg["clip"] = "none", None
     why = init.why_not(spec, cfg["nonlinearity"], cfg["init"])

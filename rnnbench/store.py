@@ -51,7 +51,11 @@ _RUN_ID = re.compile(r"[0-9a-f]{16}")
 
 
 def run_id(config, version=RESULTS_VERSION):
-    """The run's id: 16 hex digits of the SHA-256 of the normalized config and the results version."""
+    """The run's id: 16 hex digits of the SHA-256 of the normalized config (without config.LATE_KEYS left at
+    None) and the results version."""
+    from rnnbench.config import LATE_KEYS
+
+    config = {k: v for k, v in config.items() if not (k in LATE_KEYS and v is None)}
     blob = json.dumps({"config": config, "results_version": version}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

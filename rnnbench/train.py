@@ -7,7 +7,8 @@ Per step: a fresh seeded batch, forward, loss, backward, global gradient norm, c
 Every `eval_every` steps (and at steps 0 and the last) a metrics row: the test set's loss and accuracy, and
 train_loss and grad_norm averaged over the steps since the previous row. At step 0, every `gradnorm_every`
 steps and the last step: ||dL/dh_t|| (and ||dL/dc_t||) for every layer and t on a fixed probe batch (the
-first `batch` test sequences).
+first `batch` test sequences), computed in `gradnorm_dtype` where set (float64: curves that float32 would
+flush to 0 far from the loss stay measurable).
 
 Divergence: the run stops as "diverged" at step s, with its rows before s, when at step s the training loss,
 dL/dh (in the model's dtype), the gradient norm, the optimizer's update or its state is NaN/Inf, or when the
@@ -54,9 +55,7 @@ def build(config):
     """(task, model, optimizer, batch rng, test set) for a normalized config, before any training."""
     task = make_task(config)
     init_seq, batch_seq, test_seq = np.random.SeedSequence(config["seed"]).spawn(3)
-    model = Model(config["cell"], task.input_size, config["hidden"], task.output_size, config["layers"],
-                  task.readout, config["nonlinearity"], config["backend"], config["dtype"],
-                  seed=config["seed"])
+    model = _model(config, task, config["dtype"])
     initialize(model.rnn, config["init"], config["forget_bias"], np.random.default_rng(init_seq),
                seq_len=config["seq_len"])
     optimizer = make_optimizer(config["optimizer"], config["lr"], config["momentum"])
@@ -65,6 +64,24 @@ def build(config):
         model, optimizer = on_device(model, optimizer)
     test = task.test_set(np.random.default_rng(test_seq), config["test_size"])
     return task, model, optimizer, np.random.default_rng(batch_seq), test
+
+
+def _model(config, task, dtype):
+    return Model(config["cell"], task.input_size, config["hidden"], task.output_size, config["layers"],
+                 task.readout, config["nonlinearity"], config["backend"], dtype, seed=config["seed"])
+
+
+def gradnorm_model(config, task, model):
+    """A function () -> the model the gradient-norm probe runs: `model` itself, or with gradnorm_dtype set a
+    copy in that dtype holding `model`'s current weights (float32 weights widen to float64 exactly)."""
+    if config["gradnorm_dtype"] is None:
+        return lambda: model
+    twin = _model(config, task, config["gradnorm_dtype"])
+
+    def current():
+        twin.load_state_dict(model.state_dict())
+        return twin
+    return current
 
 
 def _quiet(f):
@@ -149,6 +166,7 @@ def train(config, *, checkpoint=None, progress=None):
     task, model, optimizer, rng, test = build(config)
     criterion = task.solve_criterion if config["stop_when_solved"] else None
     probe = task.take(test, 0, min(config["batch"], test.x.shape[1]))
+    probed = gradnorm_model(config, task, model)
     steps, eval_every, gradnorm_every = config["steps"], config["eval_every"], config["gradnorm_every"]
     ckpt_every = config["checkpoint_every"] if checkpoint is not None else 0
 
@@ -194,7 +212,7 @@ def train(config, *, checkpoint=None, progress=None):
     if run["step"] == 0 and not run["metrics"]:
         if not add_row(0):
             return result("diverged", 0, 0)
-        run["gradnorms"] += gradnorm_rows(task, model, probe, 0)
+        run["gradnorms"] += gradnorm_rows(task, probed(), probe, 0)
     for step in range(run["step"] + 1, steps + 1):
         loss, norm = train_step(task, model, optimizer, task.batch(rng, config["batch"]), config)
         run["step"] = step
@@ -211,7 +229,7 @@ def train(config, *, checkpoint=None, progress=None):
                 solved = solved_at(run["metrics"], criterion, config["solve_patience"])
         last = step == steps or solved is not None
         if step % gradnorm_every == 0 or last:
-            run["gradnorms"] += gradnorm_rows(task, model, probe, step)
+            run["gradnorms"] += gradnorm_rows(task, probed(), probe, step)
         if ckpt_every and step % ckpt_every == 0 and not last:
             run["elapsed"] = time.perf_counter() - start
             checkpoint.save(copy.deepcopy({"params": model.state_dict(), "optimizer": optimizer.state,

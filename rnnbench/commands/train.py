@@ -25,6 +25,10 @@ def _flag_bool(text):
     return value
 
 
+# what a config key left at None means
+_UNSET = {"nonlinearity": "per cell", "gradnorm_dtype": "the run's dtype"}
+
+
 def add_config_arguments(parser, skip=()):
     """One flag per config key; flags not given are absent from args, so normalize() fills their defaults."""
     import argparse
@@ -40,7 +44,7 @@ def add_config_arguments(parser, skip=()):
             kind = str if default is None else type(default)
         kind, metavar = (_flag_bool, "BOOL") if kind is bool else (kind, kind.__name__.upper().lstrip("_"))
         parser.add_argument("--" + key.replace("_", "-"), dest=key, type=kind, default=argparse.SUPPRESS,
-                            metavar=metavar, help=f"default: {'per cell' if default is None else default}")
+                            metavar=metavar, help=f"default: {_UNSET.get(key, default)}")
 
 
 def config_from_args(args, **overrides):

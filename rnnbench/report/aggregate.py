@@ -21,8 +21,8 @@ from rnnbench.bench.comparators import COMPARATORS
 OUTCOME_COLUMNS = ("run_id", "status", "error", "steps_done", "wall_time", "solved_at")
 # config keys that never make two runs different experiments (how often it is measured, on how many test
 # sequences, and whether it stops once solved change no result before it stops)
-NOT_AN_AXIS = ("seed", "eval_every", "gradnorm_every", "checkpoint_every", "test_size", "stop_when_solved",
-               "solve_patience")
+NOT_AN_AXIS = ("seed", "eval_every", "gradnorm_every", "gradnorm_dtype", "checkpoint_every", "test_size",
+               "stop_when_solved", "solve_patience")
 PANEL = ["task", "seq_len"]
 
 # What "solved" means per task, from the task definitions (Arjovsky et al. 2016 for adding and copy):
