@@ -11,7 +11,8 @@ Layout of store_root/<run_id>/:
     gradnorms.parquet  one row per (step, layer, t) of the probe-batch gradient norms (same)
     status.json        {"status": "done"|"diverged"|"failed", "error", "step", "wall_time", "diverged_at",
                        "solved_at" (stop_when_solved, see rnnbench.train), "resumed_from" (checkpoint step
-                       this process started from, or null)}, written last
+                       this process started from, or null), "finished_at" (UTC, ISO 8601: when it was
+                       written; absent in runs made before it was added)}, written last
 
 Every file is written through the run's claim: checked to still be this process's, then a temp file renamed
 into place, so a reader never sees half a file and a process that lost its claim writes nothing. A run
@@ -21,6 +22,7 @@ run_state() is the one judge of a run: finished ("done" or "diverged") only when
 config hashes to its id and both result tables load. Finished runs are never rerun; anything else a sweep
 (re)runs, a "failed" run from its last checkpoint. Readers list unreadable runs apart, one line each.
 """
+import datetime
 import hashlib
 import json
 import re
@@ -284,7 +286,14 @@ def _train_into(config, path, claim, progress):
 
 
 def _write_status(claim, status):
+    # the time is in the file, not only its mtime, which a copy or a git checkout does not keep
+    status = {**status, "finished_at": utc_now()}
     claim.write("status.json", lambda f: f.write(json_bytes(status)))
+
+
+def utc_now():
+    """Now, UTC, ISO 8601 to the second."""
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 def record_failure(config, store_root, error):

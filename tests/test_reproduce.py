@@ -97,3 +97,33 @@ def test_reproduce_runs_a_suite_records_its_session_and_reports(tmp_path, monkey
 def test_bad_workers_is_exit_2(tmp_path, capsys):
     assert main(["reproduce", "--workers", "0", "--store", str(tmp_path / "r")]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_a_killed_sessions_end_survives_losing_the_stores_file_times(tmp_path):
+    import os
+
+    from rnnbench import store
+    from rnnbench.report.walltime import close_sessions, load_sessions, session_table
+
+    root = tmp_path / "s"
+    tiny = {"task": "adding", "seq_len": 6, "hidden": 4, "batch": 8, "steps": 2, "eval_every": 1,
+            "test_size": 8, "backend": "reference"}
+    before = store.utc_now()
+    paths = [root / store.run_id(normalize({**tiny, "seed": s})) for s in (0, 1)]
+    for s in (0, 1):
+        store.execute({**tiny, "seed": s}, root)
+    new, old = (p / "status.json" for p in paths)
+    assert before <= json.loads(new.read_text())["finished_at"] <= store.utc_now()
+    # a run written at 00:05 (its finished_at), and one made before finished_at existed, at 00:07 (its mtime)
+    new.write_text(json.dumps({**json.loads(new.read_text()), "finished_at": "2026-01-01T00:05:00+00:00"}))
+    old.write_text(json.dumps({k: v for k, v in json.loads(old.read_text()).items() if k != "finished_at"}))
+    t0 = pd.Timestamp("2026-01-01T00:00:00+00:00").timestamp()
+    os.utime(new, (t0 + 900, t0 + 900))
+    os.utime(old, (t0 + 420, t0 + 420))
+    killed = {"started": "2026-01-01T00:00:00+00:00", "calibration_s": 20.0, "estimate_s": 400.0}
+    (root / "reproduce.json").write_text(json.dumps({"sessions": close_sessions([killed], root)}))
+    assert json.loads((root / "reproduce.json").read_text())["sessions"][0]["ended"] == (
+        "2026-01-01T00:07:00+00:00")
+    os.utime(old, None)             # a copy or a checkout: every file written now
+    table = session_table(load_sessions(root))
+    assert table["measured_s"].iloc[0] == pytest.approx(420 - 20)

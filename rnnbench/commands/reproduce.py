@@ -15,7 +15,6 @@ it (cpu_share(): a shared machine's other work slows a sweep 2-3x, and timing al
 Every invocation appends a session to <store>/reproduce.json (start, estimate, sweep and bench times, end),
 from which the report sets the measured wall time beside the estimate.
 """
-import datetime
 import heapq
 import statistics
 import time
@@ -164,20 +163,20 @@ def _minutes(seconds):
     return f"{seconds / 3600:.1f} h" if seconds >= 5400 else f"{seconds / 60:.1f} min"
 
 
-def _now():
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-
-
 def record_session(store_root, session):
     """Add or update (by its `started`) this invocation's entry in <store>/reproduce.json."""
     import json
 
     from rnnbench.files import write_json
 
+    from rnnbench.report.walltime import close_sessions
+
     path = Path(store_root) / "reproduce.json"
     sessions = json.loads(path.read_text())["sessions"] if path.is_file() else []
-    sessions = [s for s in sessions if s["started"] != session["started"]] + [session]
-    write_json(path, {"sessions": sessions})
+    sessions = [s for s in sessions if s["started"] != session["started"]]
+    # an earlier session that never finished (killed) gets its end now, while the store's runs still carry
+    # the times they were written
+    write_json(path, {"sessions": close_sessions(sessions, store_root) + [session]})
 
 
 def bench(name, store):
@@ -213,7 +212,7 @@ def run(args):
     if args.scheduler is None and args.workers < 1:
         raise InputError(f"--workers must be a positive integer, got {args.workers}")
     workers = args.workers if args.scheduler is None else 1
-    session = {"suite": name, "started": _now(), "workers": workers, "scheduler": args.scheduler,
+    session = {"suite": name, "started": run_store.utc_now(), "workers": workers, "scheduler": args.scheduler,
                "loadavg_start": os.getloadavg()[0]}
     start = time.perf_counter()
     configs = suite_configs(name)
@@ -243,7 +242,8 @@ def run(args):
     print(f"sweep: {summary} in {session['sweep_s']:.0f} s", flush=True)
     t = time.perf_counter()
     bench(name, store)
-    session.update(bench_s=time.perf_counter() - t, finished=_now(), loadavg_end=os.getloadavg()[0])
+    session.update(bench_s=time.perf_counter() - t, finished=run_store.utc_now(),
+                   loadavg_end=os.getloadavg()[0])
     record_session(store, session)
     command = "rnnbench reproduce --" + name + f" --store {store} --out {out}"
     path = build_report(store, out, command=command)

@@ -99,7 +99,9 @@ def build_from_frames(runs, metrics, gradnorms, bench, out_dir, *, source="", co
 
     out_dir = check_out(out_dir)
     a = aggregate(runs, metrics, gradnorms, bench, sessions)
-    sections = build_sections(a)
+    import matplotlib.pyplot as plt
+    with plt.rc_context({"figure.max_open_warning": 0}):   # every figure is open until saved below
+        sections = build_sections(a)
     meta = _meta(a, aggregate_runs(runs), source, command)
     with replacing(out_dir) as tmp:
         figs = [item for s in sections for item in s.items if isinstance(item, figures.Figure)]

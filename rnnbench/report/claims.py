@@ -26,16 +26,25 @@ def _cell(arm):
     return arm.split(" ")[0]
 
 
+def _matched(frame, cells, value):
+    """frame's `value` pivoted to one column per cell in `cells`, one row per (task, seq_len, setting, when)
+    where the setting (the arm label past its cell) is the same: runs that differ only in the cell."""
+    f = frame.assign(cell=frame["arm"].map(_cell), setting=frame["arm"].str.partition(" ")[2])
+    f = f[f["cell"].isin(cells)]
+    index = [c for c in ("task", "seq_len", "setting", "when") if c in f.columns]
+    p = f.pivot_table(index=index, columns="cell", values=value)
+    return p.reindex(columns=list(cells)).dropna()
+
+
 def _vanishing(a):
-    d = a.decay[a.decay["arm"].isin(["rnn", "lstm"])]
-    if not {"rnn", "lstm"} <= set(d["arm"]):
-        return NOT_TESTED, "needs gradient-norm curves of rnn and lstm at the same task and length"
-    p = d.pivot_table(index=["task", "seq_len", "when"], columns="arm", values="first_over_last").dropna()
-    # a ratio of 0 means float underflow in both cells: it cannot tell them apart
-    p = p[(p["rnn"] > 0) & (p["lstm"] > 0)] if {"rnn", "lstm"} <= set(p.columns) else p.iloc[:0]
+    p = _matched(a.decay, ("rnn", "lstm"), "first_over_last")
     if p.empty:
-        return NOT_SUPPORTED, ("at every length measured the gradient reaching t=0 underflowed to 0 for lstm "
-                               "as well as rnn, so the data shows no difference.")
+        return NOT_TESTED, "needs gradient-norm curves of rnn and lstm in the same setting"
+    # a ratio of 0 means float underflow in both cells: it cannot tell them apart
+    p = p[(p["rnn"] > 0) & (p["lstm"] > 0)]
+    if p.empty:
+        return NOT_SUPPORTED, ("wherever both were measured the gradient reaching t=0 underflowed to 0 for "
+                               "lstm as well as rnn, so the data shows no difference.")
     # the longest length, after training where measured
     p = p.reset_index().assign(trained=lambda f: f["when"] == "trained").sort_values(["seq_len", "trained"])
     task, T, when, lstm, rnn = p.iloc[-1][["task", "seq_len", "when", "lstm", "rnn"]]
@@ -136,27 +145,30 @@ def _peepholes_timing(a):
     solved_more = int((frac.get("peephole", 0) > frac.get("lstm", 0)).sum()) if not frac.empty else 0
     verdict = SUPPORTED if better > len(loss) / 2 or solved_more > 0 else NOT_SUPPORTED
     return verdict, (f"peephole's final test loss was at least 10% below lstm's at {better} of {len(loss)} "
-                     f"lengths, and it solved more seeds at {solved_more}.")
+                     f"lengths, and it solved more seeds than lstm at {solved_more} of {len(frac)}.")
 
 
 def _clipping(a):
     c = a.clipping
     if c.empty:
         return NOT_TESTED, "needs runs that differ only in gradient clipping"
-    rows = []      # per group of runs differing only in clipping: (unclipped diverged, clipped diverged)
-    for _, p in c.groupby(["task", "seq_len", "pair"]):
+    rows = []      # per group of runs differing only in clipping: (setting, unclipped, clipped diverged)
+    for (task, T, pair), p in c.groupby(["task", "seq_len", "pair"]):
         off = p[p["clip_mode"].astype(str) == "none"]["diverged_frac"].max()
         on = p[p["clip_mode"].astype(str) != "none"]["diverged_frac"].max()
-        rows.append((off, on))
-    if all(off == 0 for off, _ in rows):
+        rows.append((f"{task} T={int(T)} {pair}", off, on))
+    if all(off == 0 for _, off, _ in rows):
         return NOT_TESTED, "no unclipped run diverged here, so there was no exploding gradient to tame."
-    exploding = [(off, on) for off, on in rows if off > 0]
-    helped = sum(on < off for off, on in exploding)
-    verdict = SUPPORTED if helped == len(exploding) and all(on <= off for off, on in rows) else NOT_SUPPORTED
+    exploding = [(name, off, on) for name, off, on in rows if off > 0]
+    missed = [name for name, off, on in exploding if not on < off]
+    verdict = SUPPORTED if not missed and all(on <= off for _, off, on in rows) else NOT_SUPPORTED
+    clipped = sum(on for *_, on in rows) / len(rows)
     return verdict, (f"in {len(exploding)} of {len(rows)} settings unclipped runs diverged (a fraction "
-                     f"{fmt(sum(o for o, _ in exploding) / len(exploding))} of them on average); clipping "
-                     f"lowered that in {helped} of those {len(exploding)}; over all {len(rows)} settings a "
-                     f"fraction {fmt(sum(on for _, on in rows) / len(rows))} of the clipped runs diverged.")
+                     f"{fmt(sum(o for _, o, _ in exploding) / len(exploding))} of them on average); clipping "
+                     f"lowered that in {len(exploding) - len(missed)} of those {len(exploding)}"
+                     + (f" (not in: {'; '.join(missed)})" if missed else "")
+                     + f"; over all {len(rows)} settings a fraction {fmt(clipped)} of the clipped runs "
+                     f"diverged.")
 
 
 def _forecasting(a):

@@ -393,14 +393,15 @@ FINDINGS = [
               "copy; RMSProp lr 1e-3, batch 20, clip 1; H=80 (rnn), 40 (lstm) (the paper's)", _fig1(T),
               {"task": "copy", "seq_len": T, **PAPER, **PLAIN}, decide_copy, "papers_copy",
               {"lstm_beats": T == 100}) for T in (100, 200, 300, 500)],
-    Finding("arjovsky-gradnorm-init", ARJOVSKY, "Fig. 4 (i)", "adding T=1000, H=128, at initialization",
+    Finding("arjovsky-gradnorm-init", ARJOVSKY, "Fig. 4 (i)",
+            "adding T=1000, H=128, at initialization (probed in float64)",
             "‖dC/dh_t‖ vanishes exponentially for every model but the uRNN: the tanh RNN's falls from ~1e-2 "
             "at t=1000 to ~1e-14 at t=0 (ratio ~1e-12), the LSTM's below 1e-24 before t≈450 (read off "
             "Fig. 4).",
             {"task": "adding", "seq_len": 1000, **PAPER, **PLAIN}, decide_gradnorm, "papers_gradnorm",
             {"step": 0}),
     Finding("arjovsky-gradnorm-100", ARJOVSKY, "Fig. 4 (ii)",
-            "adding T=1000, H=128, after 100 RMSProp steps",
+            "adding T=1000, H=128, after 100 RMSProp steps (float32 training, probed in float64)",
             "After 100 iterations every model but the uRNN still vanishes: the LSTM's curve falls below "
             "1e-24 before t≈560, the tanh RNN's before t≈700 (read off Fig. 4).",
             {"task": "adding", "seq_len": 1000, "steps": 100, **PAPER, **PLAIN}, decide_gradnorm,

@@ -4,9 +4,11 @@ store's own file times.
 reproduce appends one session per invocation: when it started, how long it spent timing run shapes for the
 estimate, the estimate (sweep and bench), and, once it gets there, the measured seconds of the sweep and the
 bench and when it finished (and the load it saw: processes running besides it, the share of a core it expected
-per worker, the load averages). A session killed before its end has no `finished`: its end is the newest
-status.json the store got after it started (and before the next session started), and its measured time runs
-from its start to then, less its calibration.
+per worker, the load averages). A session killed before its end has no `finished`: its end is the newest run
+written after it started (and before the next session started), and its measured time runs from its start to
+then, less its calibration. A run's time is its status.json's `finished_at` (the file's mtime for runs made
+before that field existed); the next reproduce writes that end into the killed session as `ended`, since file
+times do not survive a copy or a git checkout of the store.
 """
 import datetime
 import json
@@ -20,20 +22,44 @@ COLUMNS = ["started", "suite", "workers", "runs_to_run", "calibration_s", "other
 
 def load_sessions(store_root):
     """The sessions of <store>/reproduce.json (each with `last_status_write`, the POSIX time of the newest
-    status.json written during it); [] when the store has none or the file is unreadable."""
-    root = Path(store_root)
+    run written during it, or its recorded `ended`); [] when the store has none or the file is unreadable."""
     try:
-        sessions = json.loads((root / "reproduce.json").read_text())["sessions"]
-        starts = [_time(s["started"]) for s in sessions]
+        sessions = json.loads((Path(store_root) / "reproduce.json").read_text())["sessions"]
+        return _with_ends(sessions, store_root)
     except (OSError, ValueError, KeyError, TypeError):
         return []
-    writes = sorted(p.stat().st_mtime for p in root.glob("*/status.json"))
+
+
+def close_sessions(sessions, store_root):
+    """sessions with `ended` (UTC, ISO 8601) set on each killed one (no `finished`) that wrote a run."""
+    out = []
+    for s in _with_ends(sessions, store_root):
+        end = s.pop("last_status_write")
+        if "finished" not in s and "ended" not in s and end is not None:
+            s["ended"] = datetime.datetime.fromtimestamp(end, datetime.timezone.utc).isoformat(
+                timespec="seconds")
+        out.append(s)
+    return out
+
+
+def _with_ends(sessions, store_root):
+    starts = [_time(s["started"]) for s in sessions]
+    writes = sorted(_written(p) for p in Path(store_root).glob("*/status.json"))
     out = []
     for i, s in enumerate(sessions):
         until = starts[i + 1] if i + 1 < len(starts) else float("inf")
         during = [t for t in writes if starts[i] <= t < until]
-        out.append({**s, "last_status_write": during[-1] if during else None})
+        last = _time(s["ended"]) if "ended" in s else during[-1] if during else None
+        out.append({**s, "last_status_write": last})
     return out
+
+
+def _written(status_path):
+    """When a run's status.json was written: its `finished_at`, else the file's mtime."""
+    try:
+        return _time(json.loads(status_path.read_text())["finished_at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return status_path.stat().st_mtime
 
 
 def _time(iso):
