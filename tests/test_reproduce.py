@@ -122,8 +122,12 @@ def test_a_killed_sessions_end_survives_losing_the_stores_file_times(tmp_path):
     os.utime(old, (t0 + 420, t0 + 420))
     killed = {"started": "2026-01-01T00:00:00+00:00", "calibration_s": 20.0, "estimate_s": 400.0}
     (root / "reproduce.json").write_text(json.dumps({"sessions": close_sessions([killed], root)}))
-    assert json.loads((root / "reproduce.json").read_text())["sessions"][0]["ended"] == (
-        "2026-01-01T00:07:00+00:00")
+    (closed,) = json.loads((root / "reproduce.json").read_text())["sessions"]
+    assert closed["ended"] == "2026-01-01T00:07:00+00:00"
+    # runs going: the two runs' [end - wall_time, end], apart
+    walls = [json.loads(p.read_text())["wall_time"] for p in (new, old)]
+    assert closed["busy_s"] == pytest.approx(sum(walls), abs=1e-4)
     os.utime(old, None)             # a copy or a checkout: every file written now
     table = session_table(load_sessions(root))
     assert table["measured_s"].iloc[0] == pytest.approx(420 - 20)
+    assert table["busy_s"].iloc[0] == pytest.approx(sum(walls), abs=1e-4)

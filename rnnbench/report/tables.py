@@ -184,9 +184,11 @@ def wall_time(sessions):
     view = sessions.drop(columns=["loadavg_end"]).rename(columns={
         "calibration_s": "timing runs for the estimate (s)", "estimate_s": "estimate, sweep + bench (s)",
         "measured_s": "measured, sweep + bench (s)", "measured_over_estimate": "measured / estimate",
+        "bench_s": "bench (s)", "busy_s": "runs going (s)",
         "end_from": "end taken from", "loadavg_start": "load average at start", "runs_to_run": "runs to run",
         "others_running": "other processes running", "cpu_share": "core share per worker (expected)"})
     return Table("wall_time", "Wall time of each reproduce session",
                  "The estimate reproduce printed before its sweep, from training steps it timed on this "
                  "machine and the share of a core the machine's other work left each worker, beside the "
-                 "measured time of the same sweep and bench.", sessions, view)
+                 "measured time of the same sweep and bench, and the part of it when at least one run of "
+                 "the suite was going.", sessions, view)
