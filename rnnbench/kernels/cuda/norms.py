@@ -9,9 +9,7 @@ import math
 
 from numba import cuda
 
-from rnnbench.kernels.cuda.device import SIMULATED
-
-THREADS = 4 if SIMULATED else 256          # a power of two
+from rnnbench.kernels.cuda.sums import THREADS, tree_sum
 
 
 @cuda.jit(device=True, inline=True)
@@ -50,12 +48,7 @@ def step_norms_kernel(seq, out):
         acc += v * v
     part[tid] = acc
     cuda.syncthreads()
-    s = THREADS // 2
-    while s > 0:
-        if tid < s:
-            part[tid] += part[tid + s]
-        cuda.syncthreads()
-        s //= 2
+    tree_sum(part, tid)
     if tid == 0:
         out[t] = m * math.sqrt(part[0])
 

@@ -11,6 +11,17 @@ from rnnbench.kernels.cuda.device import SIMULATED
 THREADS = 4 if SIMULATED else 256          # a power of two
 
 
+@cuda.jit(device=True, inline=True)
+def tree_sum(part, tid):
+    # part: (THREADS,) shared partials of one block -> part[0] = their sum, added in a fixed order
+    s = THREADS // 2
+    while s > 0:
+        if tid < s:
+            part[tid] += part[tid + s]
+        cuda.syncthreads()
+        s //= 2
+
+
 @cuda.jit(cache=True)
 def sum_kernel(values, square, divisor, out, slot):
     # values: (N,) float32 or float64; square: add values**2 instead; divisor: float64; out: (S,) float64,
@@ -23,12 +34,7 @@ def sum_kernel(values, square, divisor, out, slot):
         acc += v * v if square else v
     part[tid] = acc
     cuda.syncthreads()
-    s = THREADS // 2
-    while s > 0:
-        if tid < s:
-            part[tid] += part[tid + s]
-        cuda.syncthreads()
-        s //= 2
+    tree_sum(part, tid)
     if tid == 0:
         out[slot] = part[0] / divisor
 
