@@ -203,6 +203,23 @@ SAFE_LO, SAFE_HI = 2.0 ** -960, 2.0 ** 960
 
 
 @njit(inline="always")
+def activation_grad(d, dy, y, relu, dpre_row):
+    # d, dy, y, dpre_row: (H,). The rnn and indrnn step: d += dy (the output's own gradient), making d =
+    # dL/dh_t; then dpre_row = dL/d(pre-activation) from the activation's output y (relu' = [y > 0],
+    # tanh' = 1 - y^2)
+    zero = y.dtype.type(0)
+    one = y.dtype.type(1)
+    for j in range(d.shape[0]):
+        d[j] += dy[j]
+    if relu:
+        for j in range(d.shape[0]):
+            dpre_row[j] = d[j] if y[j] > zero else zero
+    else:
+        for j in range(d.shape[0]):
+            dpre_row[j] = d[j] * (one - y[j] * y[j])
+
+
+@njit(inline="always")
 def row_norm(a):
     # a: (H,) -> ||a||_2 in float64, right from ~1e-308 (float64) up: a plain sum of squares reads 0 once
     # entries fall below ~1e-154, the depths a vanishing-gradient curve reaches

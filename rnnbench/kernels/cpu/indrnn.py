@@ -10,8 +10,8 @@ import numpy as np
 from numba import njit
 
 from rnnbench.backend import LayerGrads
-from rnnbench.kernels.cpu._common import (KERNEL, MIN_BLOCK_MACS, KernelForward, norms, row_norm, run_blocks,
-                                          tanh, transposed_products)
+from rnnbench.kernels.cpu._common import (KERNEL, MIN_BLOCK_MACS, KernelForward, activation_grad, norms,
+                                          row_norm, run_blocks, tanh, transposed_products)
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, width
 
 
@@ -51,7 +51,6 @@ def indrnn_backward(lo, hi, w, w_hh, h0, out, lengths, relu, d_out, dh, dpre, dx
     T, _, H = out.shape
     I = dx.shape[2]
     zero = out.dtype.type(0)
-    one = out.dtype.type(1)
     back = np.empty((hi - lo, width(w)), out.dtype)
     dw_hh[lo:hi] = 0.0
     for t in range(T - 1, -1, -1):
@@ -60,17 +59,8 @@ def indrnn_backward(lo, hi, w, w_hh, h0, out, lengths, relu, d_out, dh, dpre, dx
             d = dh[b]
             dpre_row = dpre[t, b]
             if t < lengths[b]:
-                y = out[t, b]
-                dy = d_out[t, b]
-                for j in range(H):
-                    d[j] += dy[j]
+                activation_grad(d, d_out[t, b], out[t, b], relu, dpre_row)
                 h_rn[t, b] = row_norm(d)
-                if relu:
-                    for j in range(H):
-                        dpre_row[j] = d[j] if y[j] > zero else zero
-                else:
-                    for j in range(H):
-                        dpre_row[j] = d[j] * (one - y[j] * y[j])
                 hb = hprev[b]
                 dw = dw_hh[b]
                 for j in range(H):

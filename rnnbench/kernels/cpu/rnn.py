@@ -8,8 +8,8 @@ import numpy as np
 from numba import njit
 
 from rnnbench.backend import LayerGrads
-from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, norms, pack_backward, row_norm,
-                                          run_blocks, stacked_weights, tanh, weight_grads)
+from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, activation_grad, norms, pack_backward,
+                                          row_norm, run_blocks, stacked_weights, tanh, weight_grads)
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, project, step_buffers, width
 
 
@@ -47,23 +47,13 @@ def rnn_backward(lo, hi, w, xo, out, lengths, relu, d_out, dh, dpre, dx, h_rn):
     T, _, H = out.shape
     I = dx.shape[2]
     zero = out.dtype.type(0)
-    one = out.dtype.type(1)
     back = np.empty((hi - lo, width(w)), out.dtype)
     for t in range(T - 1, -1, -1):
         for b in range(lo, hi):
             d = dh[b]
             dpre_row = dpre[t, b]
             if t < lengths[b]:
-                y = out[t, b]
-                dy = d_out[t, b]
-                for j in range(H):
-                    d[j] += dy[j]
-                if relu:
-                    for j in range(H):
-                        dpre_row[j] = d[j] if y[j] > zero else zero
-                else:
-                    for j in range(H):
-                        dpre_row[j] = d[j] * (one - y[j] * y[j])
+                activation_grad(d, d_out[t, b], out[t, b], relu, dpre_row)
             else:
                 dpre_row[:] = zero
             h_rn[t, b] = row_norm(d)
