@@ -56,6 +56,13 @@ def _grid(n):
     return fig, list(axes.flat)
 
 
+def _suptitled(name, title, caption, fig):
+    """[the Figure] of a multi-panel fig, titled and laid out."""
+    fig.suptitle(title)
+    fig.tight_layout()
+    return [Figure(name, title, caption, fig)]
+
+
 def adding_figures(a):
     """Arjovsky et al. Fig. 2 in its form, once in the paper's settings and once in rnnbench's default."""
     out = []
@@ -96,11 +103,9 @@ def copy_figure(a):
         ax.set_xlabel("training examples (thousands)")
         ax.set_ylabel("test cross-entropy (nats per step)")
     title = "The copying memory problem, as Arjovsky et al. 2016 Fig. 1: the paper's settings"
-    fig.suptitle(title)
-    fig.tight_layout()
-    return [Figure("papers_copy", title, "Cross-entropy against training examples per time lag, the "
-                   "memoryless baseline 10 ln 8 / (T + 20) dotted (mean over seeds; × marks a run stopped "
-                   "once solved).", fig)]
+    return _suptitled("papers_copy", title,
+                      "Cross-entropy against training examples per time lag, the memoryless baseline 10 "
+                      "ln 8 / (T + 20) dotted (mean over seeds; × marks a run stopped once solved).", fig)
 
 
 def gradnorm_figure(a):
@@ -130,11 +135,10 @@ def gradnorm_figure(a):
         ax.legend(fontsize=8, loc="lower right")
     axes[0][0].set_ylabel("gradient norm ‖dL/dh_t‖")
     title = "Gradient norms over time at T = 1000, as Arjovsky et al. 2016 Fig. 4"
-    fig.suptitle(title)
-    fig.tight_layout()
-    return [Figure("papers_gradnorm", title, "‖dL/dh_t‖ on the probe batch against t, before training and "
-                   "after 100 RMSProp steps (geometric mean over seeds; where a curve ends towards t=0 it "
-                   "underflowed to exactly 0).", fig)]
+    return _suptitled("papers_gradnorm", title,
+                      "‖dL/dh_t‖ on the probe batch against t, before training and after 100 RMSProp "
+                      "steps (geometric mean over seeds; where a curve ends towards t=0 it underflowed "
+                      "to exactly 0).", fig)
 
 
 def _geomean(v):
@@ -166,10 +170,9 @@ def clipping_figure(a):
         ax.legend(fontsize=7)
     axes[0][0].set_ylabel("gradient norm before clipping (median over seeds)")
     title = "Clipping in the paper's settings (adding T=100, RMSProp 1e-3)"
-    fig.suptitle(title)
-    fig.tight_layout()
-    return [Figure("papers_clipping", title, "The global gradient norm before clipping, averaged over each "
-                   "evaluation interval: with clipping at 1 (solid) and without (dashed).", fig)]
+    return _suptitled("papers_clipping", title,
+                      "The global gradient norm before clipping, averaged over each evaluation "
+                      "interval: with clipping at 1 (solid) and without (dashed).", fig)
 
 
 def hochreiter_figure(a):
@@ -210,10 +213,9 @@ def timing_figure(a):
         ax.set_xlabel("training steps (hundreds)")
     axes[0][0].set_ylabel("delays measured to the step (fraction)")
     title = "Spike timing with and without peepholes (after Gers et al. 2002)"
-    fig.suptitle(title)
-    fig.tight_layout()
-    return [Figure("papers_timing", title, "The fraction of test sequences whose delay is read out to the "
-                   "step, per sequence length (mean over seeds; × marks a run stopped once solved).", fig)]
+    return _suptitled("papers_timing", title,
+                      "The fraction of test sequences whose delay is read out to the step, per sequence "
+                      "length (mean over seeds; × marks a run stopped once solved).", fig)
 
 
 def indrnn_figure(a):
@@ -230,11 +232,9 @@ def indrnn_figure(a):
         ax.set_xlabel("training steps (hundreds)")
         ax.set_ylabel("test MSE")
     title = "The adding problem, as Li et al. 2018 Fig. 2: IndRNN against the LSTM (Adam, batch 50)"
-    fig.suptitle(title)
-    fig.tight_layout()
-    return [Figure("papers_indrnn", title, "Test MSE against training steps at each length IndRNN ran, the "
-                   "0.167 baseline dotted (mean over seeds; × marks a run stopped once solved, held after).",
-                   fig)]
+    return _suptitled("papers_indrnn", title,
+                      "Test MSE against training steps at each length IndRNN ran, the 0.167 baseline "
+                      "dotted (mean over seeds; × marks a run stopped once solved, held after).", fig)
 
 
 def paper_figures(a):
