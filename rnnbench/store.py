@@ -366,11 +366,14 @@ def runs_frame(scanned):
     return pd.DataFrame(rows, columns=None if rows else columns)
 
 
-def load_runs(store_root):
-    """One row per readable run (see runs_frame); each unreadable run is named in a warning on stderr."""
+def load_runs(store_root, name=None):
+    """One row per readable run (see runs_frame); each unreadable run is named in a warning on stderr. With
+    `name` (how the store is named to the user), InputError when the store has runs and none is readable."""
     scanned = scan(store_root)
     for line in scanned.unreadable:
         warn(line)
+    if name is not None and scanned.unreadable and not scanned.runs:
+        raise InputError(f"{name}: none of its {len(scanned.unreadable)} runs is readable")
     return runs_frame(scanned)
 
 

@@ -7,6 +7,7 @@ Tests take the `backend` fixture and bound their random cases by BACKENDS[backen
 import importlib.util
 import os
 import sys
+import time
 from typing import NamedTuple
 
 import pytest
@@ -69,3 +70,12 @@ def require_cell(backend, cell):
     """Skip the calling test where `backend` does not implement `cell`."""
     if not implements(backend, cell):
         pytest.skip(f"the {backend} backend does not implement the {cell} cell")
+
+
+def wait_until(condition, procs, timeout=60):
+    """Poll condition() until true, failing if one of the processes `procs` ends first or after timeout s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert all(p.poll() is None for p in procs), "a process ended before the test was ready"
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)

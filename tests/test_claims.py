@@ -6,9 +6,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+from conftest import wait_until
 from rnnbench import store
 from rnnbench.sweep import load_sweep
 
@@ -28,14 +28,6 @@ def _write(tmp_path, name, **keys):
 def _sweep(*args):
     return subprocess.Popen([sys.executable, "-m", "rnnbench", "sweep", *args, "--workers", "1"], env=ENV,
                             start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _wait_until(condition, procs, timeout=60):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert all(p.poll() is None for p in procs), "a process ended before the test was ready"
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def _lock_pid(run_dir):
@@ -59,7 +51,7 @@ def test_paused_holder_is_taken_over_and_then_writes_nothing(tmp_path):
     first = _sweep(str(sweep), "--store", str(runs))
     second = None
     try:
-        _wait_until(lambda: any(run_dir.glob("checkpoint.*")) and _lock_pid(run_dir), [first])
+        wait_until(lambda: any(run_dir.glob("checkpoint.*")) and _lock_pid(run_dir), [first])
         holder = _lock_pid(run_dir)          # the worker process training the run
         os.kill(holder, signal.SIGSTOP)
         try:

@@ -9,12 +9,12 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from conftest import wait_until
 from rnnbench import store
 from rnnbench.sweep import load_sweep
 
@@ -44,14 +44,6 @@ def _sweep(*args):
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     return err
-
-
-def _wait_until(condition, procs, timeout=60):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert all(p.poll() is None for p in procs), "a process ended before the test could kill it"
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def _kill(proc):
@@ -108,7 +100,7 @@ def test_sigkilled_sweep_finishes_on_rerun_without_redoing_finished_runs(tmp_pat
     args = ["sweep", str(sweep), "--store", str(runs), "--workers", "2"]
     proc = _start(*args)
     try:
-        _wait_until(lambda: len(_finished(runs)) >= 2, [proc])
+        wait_until(lambda: len(_finished(runs)) >= 2, [proc])
     finally:
         _kill(proc)
     before = _finished(runs)
@@ -130,7 +122,7 @@ def test_killed_run_resumes_from_its_checkpoint_to_the_same_numbers(tmp_path):
     killed, fresh = tmp_path / "killed", tmp_path / "fresh"
     proc = _start("sweep", str(sweep), "--store", str(killed), "--workers", "1")
     try:
-        _wait_until(lambda: (killed / rid / "checkpoint.npz").exists(), [proc])
+        wait_until(lambda: (killed / rid / "checkpoint.npz").exists(), [proc])
     finally:
         _kill(proc)
     assert not (killed / rid / "status.json").exists()
@@ -178,7 +170,7 @@ def cluster(tmp_path):
     procs = [_dask("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
                    "--scheduler-file", str(info), cwd=tmp_path)]
     try:
-        _wait_until(lambda: _address(info), procs)
+        wait_until(lambda: _address(info), procs)
         address = _address(info)
         workers = [_dask("worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
                          "--host", "127.0.0.1", cwd=tmp_path) for _ in range(2)]
@@ -209,7 +201,7 @@ def test_dask_sweeps_survive_a_lost_worker_and_match_local_runs(tmp_path, cluste
         def running():
             return [pid for pid in map(_lock_pid, runs.iterdir()) if pid in pids]
 
-        _wait_until(lambda: len(_finished(runs)) >= 5 and running(), [proc, *workers])
+        wait_until(lambda: len(_finished(runs)) >= 5 and running(), [proc, *workers])
         victim = pids[running()[0]]
         victim.kill()
         victim.wait()
@@ -239,7 +231,7 @@ def test_a_killed_worker_loses_only_its_run(tmp_path):
         def held():
             return {d.name: pid for d in runs.iterdir() if (pid := _lock_pid(d))} if runs.exists() else {}
 
-        _wait_until(lambda: len(held()) == 2, [proc])      # both workers are running a run
+        wait_until(lambda: len(held()) == 2, [proc])      # both workers are running a run
         (victim_run, victim), (other_run, _) = sorted(held().items())
         os.kill(victim, signal.SIGKILL)                     # as the OOM killer would
         out, err = proc.communicate(timeout=120)
@@ -262,7 +254,7 @@ def test_a_run_whose_worker_always_dies_is_failed_and_the_hint_lists_it(tmp_path
     killed = set()
     try:
         for _ in range(3):                # the first try and both retries
-            _wait_until(lambda: _lock_pid(run_dir) not in killed | {None}, [proc])
+            wait_until(lambda: _lock_pid(run_dir) not in killed | {None}, [proc])
             killed.add(_lock_pid(run_dir))
             os.kill(_lock_pid(run_dir), signal.SIGKILL)
         out, err = proc.communicate(timeout=120)

@@ -50,12 +50,7 @@ def run(args):
     from rnnbench.paths import check_existing_dir
 
     root = check_existing_dir(args.store, "--store")
-    scanned = store.scan(root)
-    for line in scanned.unreadable:
-        store.warn(line)
-    if scanned.unreadable and not scanned.runs:
-        raise InputError(f"--store {args.store!r}: none of its {len(scanned.unreadable)} runs is readable")
-    runs = store.runs_frame(scanned)
+    runs = store.load_runs(root, f"--store {args.store!r}")
     last = store.load_metrics(root, list(runs["run_id"])).groupby("run_id").tail(1)
     final = last.reindex(columns=["run_id"] + FINAL).rename(columns={k: f"final_{k}" for k in FINAL})
     runs = runs.merge(final, on="run_id", how="left")

@@ -34,12 +34,7 @@ def build_report(store_root, out_dir, *, bench_path=None, command=None):
         raise InputError(f"bench file {str(bench_path)!r} does not exist or is not a file")
     bench_path = Path(bench_path) if bench_path else store_root / "bench.json"
     bench = _load_bench(bench_path) if bench_path.is_file() else None
-    scanned = store.scan(store_root)
-    for line in scanned.unreadable:
-        store.warn(line)
-    if scanned.unreadable and not scanned.runs:
-        raise InputError(f"store {str(store_root)!r}: none of its {len(scanned.unreadable)} runs is readable")
-    runs = store.runs_frame(scanned)
+    runs = store.load_runs(store_root, f"store {str(store_root)!r}")
     ids = list(runs["run_id"]) if len(runs) else []
     metrics = store.load_metrics(store_root, ids) if ids else None
     gradnorms = store.load_gradnorms(store_root, ids) if ids else None
