@@ -1,5 +1,6 @@
 """The CPU kernels' packed-weight product (kernels.cpu.gemm) against NumPy in float64: every tile path
-(4-row tiles, leftover single rows), row offsets, padded columns, and sections with their own k ranges."""
+(MR-row tiles, leftover rows one panel or WIDE panels at a time), row offsets, padded columns, and sections
+with their own k ranges."""
 import numpy as np
 import pytest
 from numba import njit
@@ -43,3 +44,22 @@ def test_sections_restrict_k_and_start_on_panels():
     np.testing.assert_allclose(c[:, :n1], a @ w[:, :n1], rtol=1e-13)
     np.testing.assert_allclose(c[:, o2:o2 + n2], a[:, :K1] @ w[:K1, n1:n1 + n2], rtol=1e-13)
     np.testing.assert_allclose(c[:, o3:o3 + n3], a[:, K1:] @ w[K1:, n1 + n2:], rtol=1e-13)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("rows", [1, 3, 11])
+def test_leftover_rows_span_panels_only_within_a_section(dtype, rows):
+    # a 3-panel section then a 6-panel one on other k rows: a group of WIDE panels for the leftover rows may
+    # start only where its panels share their k rows
+    rng = np.random.default_rng(rows)
+    nr = panel_width(dtype)
+    K1, K2, n1, n2 = 6, 9, 3 * nr - 1, 6 * nr
+    a = rng.standard_normal((rows, K1 + K2)).astype(dtype)
+    w = rng.standard_normal((K1 + K2, n1 + n2)).astype(dtype)
+    packed = pack(w, [(n1, 0, K1), (n2, K1, K1 + K2)])
+    c = np.full((rows, width(packed)), np.nan, dtype)
+    product(a, 0, rows, packed, c)
+    a64, w64 = a.astype(np.float64), w.astype(np.float64)
+    tol = 1e-13 if dtype == "float64" else 1e-5
+    np.testing.assert_allclose(c[:, :n1], a64[:, :K1] @ w64[:K1, :n1], rtol=tol, atol=tol)
+    np.testing.assert_allclose(c[:, 3 * nr:], a64[:, K1:] @ w64[K1:, n1:], rtol=tol, atol=tol)

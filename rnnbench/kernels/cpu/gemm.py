@@ -86,9 +86,10 @@ def prefer_full_width(function):
     set.add(function.attributes, '"reciprocal-estimates"="vec-divf:1,divf:1"')
 
 
-def _tile_intrinsic(rows, vectors=PANEL_VECTORS):
-    """An intrinsic tile(a, ar, panels, p, k0, k1, c, cr):
-    c[cr:cr+rows, p*NR:(p+1)*NR] = a[ar:ar+rows, k0:k1] @ panels[p, k0:k1]."""
+def _tile_intrinsic(rows, spans=1):
+    """An intrinsic tile(a, ar, panels, p, k0, k1, c, cr): for the `spans` panels q = p .. p+spans-1 (all on
+    rows k0:k1), c[cr:cr+rows, q*NR:(q+1)*NR] = a[ar:ar+rows, k0:k1] @ panels[q, k0:k1]."""
+    vectors = PANEL_VECTORS * spans
 
     @intrinsic
     def tile(typingctx, a, ar, panels, p, k0, k1, c, cr):
@@ -106,7 +107,7 @@ def _tile_intrinsic(rows, vectors=PANEL_VECTORS):
             C = context.make_array(ty[6])(context, builder, c_v)
             itemsize = np.dtype(str(ty[0].dtype)).itemsize
             lanes = VECTOR_BYTES // itemsize
-            nr = lanes * vectors
+            nr = lanes * PANEL_VECTORS     # one panel's width
             vty = ir.VectorType(context.get_value_type(ty[0].dtype), lanes)
             # llvm.fma is always fused (a slow libm call where the target lacks FMA); fmuladd fuses where it
             # can
@@ -130,13 +131,17 @@ def _tile_intrinsic(rows, vectors=PANEL_VECTORS):
                       for r in range(rows) for v in range(vectors)]
             accs = [cgutils.alloca_once_value(builder, zero) for _ in range(rows * vectors)]
             a_rows = [builder.gep(A.data, [builder.mul(builder.add(ar_v, const(r)), K)]) for r in range(rows)]
+            # panel q's row k starts at (q * K + k) * NR
             panel = builder.gep(W.data, [builder.mul(builder.mul(p_v, K), const(nr))])
+            stride = builder.mul(K, const(nr))
 
             with cgutils.for_range(builder, k1_v, start=k0_v) as loop:
                 k = loop.index
                 row = builder.gep(panel, [builder.mul(k, const(nr))])
-                ws = [builder.load(builder.bitcast(builder.gep(row, [const(lanes * v)]), vty.as_pointer()),
-                                   align=1) for v in range(vectors)]
+                ws = [builder.load(builder.bitcast(
+                    builder.gep(row, [builder.add(builder.mul(stride, const(v // PANEL_VECTORS)),
+                                                  const(lanes * (v % PANEL_VECTORS)))]),
+                    vty.as_pointer()), align=1) for v in range(vectors)]
                 for r in range(rows):
                     s = builder.load(builder.gep(a_rows[r], [k]))
                     s = builder.insert_element(zero, s, ir.Constant(ir.IntType(32), 0))
@@ -153,8 +158,24 @@ def _tile_intrinsic(rows, vectors=PANEL_VECTORS):
     return tile
 
 
+# A block's leftover rows (fewer than MR) run one row at a time. One panel per call would leave that row
+# PANEL_VECTORS independent FMA chains, too few to cover the FMA's latency (a B = 1 step ran at a quarter of
+# the core's FMA rate); WIDE panels per call give it WIDE times as many, with the same k-sequential sums.
+WIDE = 4
 _tile_mr = _tile_intrinsic(MR)
 _tile_1 = _tile_intrinsic(1)
+_tile_1_wide = _tile_intrinsic(1, WIDE)
+
+
+@njit(inline="always")
+def _same_k(kr, p, n):
+    # whether panels p .. p+n-1 exist and all run k over the same rows
+    if p + n > kr.shape[0]:
+        return False
+    for q in range(p + 1, p + n):
+        if kr[q, 0] != kr[p, 0] or kr[q, 1] != kr[p, 1]:
+            return False
+    return True
 
 
 @njit(inline="always")
@@ -162,17 +183,23 @@ def matmul_rows(a, lo, hi, w, c):
     """c[:hi-lo, :P*NR] = a[lo:hi] @ W, with w = pack(W, ...) = (panels, kr).
 
     a: (M, K); panels: (P, K, NR); kr: (P, 2); c: (>= hi-lo, >= P*NR). Panels outermost: one panel (K x NR)
-    stays in L1 while every row block passes over it."""
+    stays in L1 while every row block passes over it; the leftover rows take WIDE panels at once where
+    those share their k rows."""
     panels, kr = w
+    rest = lo + (hi - lo) // MR * MR      # rows from here on are leftovers
+    wide_to = 0                           # panels below this had their leftover rows done by a wide tile
     for p in range(panels.shape[0]):
         k0, k1 = kr[p, 0], kr[p, 1]
-        r = lo
-        while r + MR <= hi:
+        for r in range(lo, rest, MR):
             _tile_mr(a, r, panels, p, k0, k1, c, r - lo)
-            r += MR
-        while r < hi:
-            _tile_1(a, r, panels, p, k0, k1, c, r - lo)
-            r += 1
+        if rest < hi and p >= wide_to:
+            if _same_k(kr, p, WIDE):
+                for r in range(rest, hi):
+                    _tile_1_wide(a, r, panels, p, k0, k1, c, r - lo)
+                wide_to = p + WIDE
+            else:
+                for r in range(rest, hi):
+                    _tile_1(a, r, panels, p, k0, k1, c, r - lo)
 
 
 @njit(inline="always")
