@@ -24,6 +24,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic, overload
 from threadpoolctl import ThreadpoolController
 
+from rnnbench.kernels.cpu import workspace
 from rnnbench.kernels.cpu.cache import drop_stale
 from rnnbench.kernels.cpu.gemm import pack, padded
 
@@ -301,7 +302,7 @@ def weight_grads(p, x, h0, out, da, dxn=None):
     """
     T, B, I = x.shape
     H = h0.shape[1]
-    z = np.empty((T, B, H + 1 + I), x.dtype)
+    z = workspace.empty((T, B, H + 1 + I), x.dtype)
     z[0, :, :H] = h0
     z[1:, :, :H] = out[:-1]
     z[:, :, H] = 1

@@ -13,6 +13,7 @@ from rnnbench.backend import LayerGrads
 from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, norms, row_norm, run_blocks, sigmoid,
                                           stacked_weights, tanh, weight_grads)
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, padded, project, step_buffers, width
+from rnnbench.kernels.cpu.workspace import empty
 
 
 @njit(**KERNEL)
@@ -122,10 +123,10 @@ def forward(cell, p, x, h0, c0, lengths, relu, keep):
     """KernelForward, saved = (gates, hpn) for the backward."""
     T, B, _ = x.shape
     H = h0.shape[1]
-    out = np.empty((T, B, H), x.dtype)
+    out = empty((T, B, H), x.dtype)
     h = np.empty_like(h0)
     Ts = T if keep else 1
-    gates, hpn = np.empty((Ts, B, 3 * H), x.dtype), np.empty((Ts, B, H), x.dtype)
+    gates, hpn = empty((Ts, B, 3 * H), x.dtype), empty((Ts, B, H), x.dtype)
     b_ih, b_hh = p["bias_ih"], p["bias_hh"]
     bias = np.concatenate([b_ih[:2 * H] + b_hh[:2 * H], b_ih[2 * H:]])
     w, nx, nh = pack_weights(p)
@@ -139,10 +140,10 @@ def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
     gates, hpn = saved
     T, B, H = out.shape
     dh = d_hn.copy()
-    dhp = np.empty_like(gates)
-    dxn = np.empty_like(out)
+    dhp = empty(gates.shape, gates.dtype)
+    dxn = empty(out.shape, out.dtype)
     h_rn = np.empty((T, B))
-    dx = np.empty((T, B, p["weight_ih"].shape[1]), out.dtype)
+    dx = empty((T, B, p["weight_ih"].shape[1]), out.dtype)
     run_blocks(gru_backward, B, w_hh=pack(p["weight_hh"]), w_ih=pack(p["weight_ih"]), h0=h0, out=out,
                gates=gates, hpn=hpn, lengths=lengths, d_out=d_out, dh=dh, dhp=dhp, dxn=dxn, dx=dx, h_rn=h_rn)
     return LayerGrads(weight_grads(p, x, h0, out, dhp, dxn), dx, dh, None, norms(h_rn).astype(out.dtype),

@@ -13,6 +13,7 @@ from rnnbench.backend import LayerGrads
 from rnnbench.kernels.cpu._common import (KERNEL, MIN_BLOCK_MACS, KernelForward, activation_grad, norms,
                                           row_norm, run_blocks, tanh, transposed_products)
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, width
+from rnnbench.kernels.cpu.workspace import empty
 
 
 @njit(**KERNEL)
@@ -76,7 +77,7 @@ def indrnn_backward(lo, hi, w, w_hh, h0, out, lengths, relu, d_out, dh, dpre, dx
 
 def forward(cell, p, x, h0, c0, lengths, relu, keep):
     """KernelForward; saved None: the backward reads everything it needs off the outputs."""
-    out = np.empty(x.shape[:2] + h0.shape[1:], x.dtype)
+    out = empty(x.shape[:2] + h0.shape[1:], x.dtype)
     h = np.empty_like(h0)
     run_blocks(indrnn_forward, h0.shape[0], x=x, w=pack(np.ascontiguousarray(p["weight_ih"].T)),
                w_hh=p["weight_hh"], bias=p["bias_ih"] + p["bias_hh"], h0=h0, lengths=lengths, relu=relu,
@@ -90,13 +91,13 @@ def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
     T, B, I = x.shape
     H = out.shape[2]
     dh = d_hn.copy()
-    dpre = np.empty_like(out)
-    dx = np.empty((T, B, I), out.dtype)
+    dpre = empty(out.shape, out.dtype)
+    dx = empty((T, B, I), out.dtype)
     h_rn = np.empty((T, B))
     dw_hh = np.empty((B, H))
     run_blocks(indrnn_backward, B, w=pack(p["weight_ih"]), w_hh=p["weight_hh"], h0=h0, out=out,
                lengths=lengths, relu=relu, d_out=d_out, dh=dh, dpre=dpre, dx=dx, h_rn=h_rn, dw_hh=dw_hh)
-    z = np.empty((T * B, 1 + I), x.dtype)        # [1 | x_t]
+    z = empty((T * B, 1 + I), x.dtype)        # [1 | x_t]
     z[:, 0] = 1
     z[:, 1:] = x.reshape(T * B, I)
     g = np.empty((H, 1 + I), x.dtype)

@@ -16,6 +16,7 @@ from rnnbench.backend import LayerGrads
 from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, norms, pack_backward, row_norm,
                                           run_blocks, sigmoid, stacked_weights, tanh, weight_grads)
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, project, step_buffers, width
+from rnnbench.kernels.cpu.workspace import empty
 
 
 @njit(**KERNEL)
@@ -131,8 +132,8 @@ def forward(cell, p, x, h0, c0, lengths, relu, keep):
     T, B, _ = x.shape
     H = h0.shape[1]
     Ts = T if keep else 1
-    out, h, c = np.empty((T, B, H), x.dtype), np.empty_like(h0), np.empty_like(h0)
-    gates, cs = np.empty((Ts, B, 4 * H), x.dtype), np.empty((Ts, B, H), x.dtype)
+    out, h, c = empty((T, B, H), x.dtype), np.empty_like(h0), np.empty_like(h0)
+    gates, cs = empty((Ts, B, 4 * H), x.dtype), empty((Ts, B, H), x.dtype)
     run_blocks(lstm_forward, B, x=x, w=pack(stacked_weights(p)), bias=p["bias_ih"] + p["bias_hh"],
                w_p=_peepholes(cell, p, H, x.dtype)[0], h0=h0, c0=c0, lengths=lengths, out=out, h=h, c=c,
                gates=gates, cs=cs)
@@ -143,8 +144,8 @@ def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
     """LayerGrads; the weight gradients from dL/d(pre-activations) (weight_grads), plus the peepholes'."""
     T, B, H = out.shape
     dh, dc = d_hn.copy(), d_cn.copy()          # the kernel updates them in place
-    da = np.empty((T, B, 4 * H), out.dtype)
-    dx = np.empty((T, B, p["weight_ih"].shape[1]), out.dtype)
+    da = empty((T, B, 4 * H), out.dtype)
+    dx = empty((T, B, p["weight_ih"].shape[1]), out.dtype)
     h_rn, c_rn = np.empty((T, B)), np.empty((T, B))
     w_p, peep = _peepholes(cell, p, H, out.dtype)
     dw_p = np.empty((B, 3, H)) if peep else np.empty((B, 0, 0))

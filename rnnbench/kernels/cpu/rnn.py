@@ -11,6 +11,7 @@ from rnnbench.backend import LayerGrads
 from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, activation_grad, norms, pack_backward,
                                           row_norm, run_blocks, stacked_weights, tanh, weight_grads)
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, project, step_buffers, width
+from rnnbench.kernels.cpu.workspace import empty
 
 
 @njit(**KERNEL)
@@ -66,7 +67,7 @@ def rnn_backward(lo, hi, w, xo, out, lengths, relu, d_out, dh, dpre, dx, h_rn):
 
 def forward(cell, p, x, h0, c0, lengths, relu, keep):
     """KernelForward; saved None: the backward reads everything it needs off the outputs."""
-    out = np.empty(x.shape[:2] + h0.shape[1:], x.dtype)
+    out = empty(x.shape[:2] + h0.shape[1:], x.dtype)
     h = np.empty_like(h0)
     run_blocks(rnn_forward, h0.shape[0], x=x, w=pack(stacked_weights(p)), bias=p["bias_ih"] + p["bias_hh"],
                h0=h0, lengths=lengths, relu=relu, out=out, h=h)
@@ -77,8 +78,8 @@ def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
     """LayerGrads; the weight gradients from dL/d(pre-activation) (weight_grads)."""
     T, B, _ = out.shape
     dh = d_hn.copy()
-    dpre = np.empty_like(out)
-    dx = np.empty((T, B, p["weight_ih"].shape[1]), out.dtype)
+    dpre = empty(out.shape, out.dtype)
+    dx = empty((T, B, p["weight_ih"].shape[1]), out.dtype)
     h_rn = np.empty((T, B))
     w, xo = pack_backward(p)
     run_blocks(rnn_backward, B, w=w, xo=xo, out=out, lengths=lengths, relu=relu, d_out=d_out, dh=dh,
