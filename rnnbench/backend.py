@@ -10,8 +10,9 @@ A backend is a module with two functions over one layer and a whole sequence:
         every entry in 1..T. Past its length a sequence's state stops changing and its output is zero.
         keep=False: no backward will follow (inference), so the backend may skip storing what only the
         backward needs.
-    backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn, device_arrays=False) -> LayerGrads
+    backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn, device_arrays=False, grad_norms=True) -> LayerGrads
         fwd: the LayerForward above; d_out: (T, B, H); d_hn, d_cn: (B, H) (d_cn None without a cell state).
+        grad_norms=False: LayerGrads' h_norms and c_norms may be None (a training step does not read them).
 
 and, beside them:
 

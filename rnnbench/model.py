@@ -70,10 +70,10 @@ class Model:
         h = fwd.h_n[-1] if self.readout == "last" else fwd.output     # (B, H) or (T, B, H)
         return h @ self.head["readout.weight"].T + self.head["readout.bias"], fwd
 
-    def backward(self, fwd, dy):
+    def backward(self, fwd, dy, grad_norms=True):
         """dy: dL/dy, y's shape. Returns (grads keyed like state_dict(), the RNN's Grads), or (None, None)
         when dL/dh is not finite in the model's dtype (a diverged model: the caller decides what that
-        means)."""
+        means). grad_norms=False: the Grads carry no gradient-norm curves (RNN.backward)."""
         W = self.head["readout.weight"]
         with np.errstate(over="ignore", invalid="ignore"):
             dy = np.asarray(dy, dtype=self.dtype)
@@ -87,10 +87,11 @@ class Model:
             # np.zeros, not zeros_like: calloc'd pages all map the one zero page until written, so the
             # (T, B, H) zeros cost no memset and are read from cache (zeros_like filled 10 MB per step at
             # T=400)
-            g = self.rnn.backward(fwd, np.zeros(fwd.output.shape, fwd.output.dtype), d_h_n=d_h_n)
+            g = self.rnn.backward(fwd, np.zeros(fwd.output.shape, fwd.output.dtype), d_h_n=d_h_n,
+                                  grad_norms=grad_norms)
         else:
             h = fwd.output                                                 # (T, B, H)
-            g = self.rnn.backward(fwd, dh)
+            g = self.rnn.backward(fwd, dh, grad_norms=grad_norms)
         flat_dy = dy.reshape(-1, self.output_size)
         grads = dict(g.params)
         grads["readout.weight"] = flat_dy.T @ h.reshape(-1, h.shape[-1])

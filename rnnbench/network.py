@@ -56,7 +56,8 @@ class Grads(NamedTuple):
     dx: np.ndarray                # (T, B, I)
     dh0: np.ndarray               # (L*D, B, H)
     dc0: Optional[np.ndarray]     # (L*D, B, H) or None
-    grad_norms: np.ndarray        # (L*D, T): ||dL/dh_t||_F per layer and direction (module doc)
+    grad_norms: Optional[np.ndarray]   # (L*D, T): ||dL/dh_t||_F per layer and direction (module doc);
+    # None from backward(..., grad_norms=False), as is cell_grad_norms
     cell_grad_norms: Optional[np.ndarray]  # (L*D, T): ||dL/dc_t||_F for lstm/peephole, else None
 
 
@@ -252,10 +253,12 @@ class RNN:
         return Forward(give(inp), give(gather(h_n)), give(gather(c_n)) if has_c else None,
                        (caches, T, B, lengths, self._version) if grad else None)
 
-    def backward(self, out, d_output, d_h_n=None, d_c_n=None, device_arrays=False):
+    def backward(self, out, d_output, d_h_n=None, d_c_n=None, device_arrays=False, grad_norms=True):
         """Backpropagate through time from dL/d(output) (T, B, D*H) and optionally dL/dh_n, dL/dc_n
         (L*D, B, H).
-        device_arrays=True (cuda backend): every gradient stays on the GPU as a numba device array."""
+        device_arrays=True (cuda backend): every gradient stays on the GPU as a numba device array.
+        grad_norms=False: no gradient-norm curves (Grads.grad_norms and cell_grad_norms are None), which a
+        training step that does not read them saves computing."""
         if not isinstance(out, Forward):
             raise InputError("backward needs the value returned by forward")
         if out.cache is None:
@@ -283,15 +286,19 @@ class RNN:
                 d_dir = d_out if D == 1 else np.ascontiguousarray(d_out[:, :, d * H:(d + 1) * H])
                 g = self.backend.backward_layer(self.spec, self.nonlinearity, self._params[i], caches[i],
                                                 reverse_within(d_dir, lengths) if d else d_dir, d_h_n[i],
-                                                d_c_n[i] if has_c else None, device_arrays=True)
+                                                d_c_n[i] if has_c else None, device_arrays=True,
+                                                grad_norms=grad_norms)
                 params.update({f"{name}{suffixes[i]}": keep(v) for name, v in g.params.items()})
                 dh0[i], dc0[i] = keep(g.dh0), keep(g.dc0)
-                # the reverse direction's step s is at t = T-1-s: flipped, its norms run in time as the output
-                h_norms[i] = keep(g.h_norms)[::-1] if d else keep(g.h_norms)
-                c_norms[i] = (keep(g.c_norms)[::-1] if d else keep(g.c_norms)) if has_c else None
+                if grad_norms:
+                    # the reverse direction's step s is at t = T-1-s: flipped, its norms run in time as the
+                    # output
+                    h_norms[i] = keep(g.h_norms)[::-1] if d else keep(g.h_norms)
+                    c_norms[i] = (keep(g.c_norms)[::-1] if d else keep(g.c_norms)) if has_c else None
                 dx = keep(g.dx)
                 d_in = dx if d == 0 else d_in + reverse_within(dx, lengths)
             d_out = d_in
         params = {key: give(params[key]) for key in self._keys()}        # state_dict's key order
         return Grads(params, give(d_out), give(gather(dh0)), give(gather(dc0)) if has_c else None,
-                     give(gather(h_norms)), give(gather(c_norms)) if has_c else None)
+                     give(gather(h_norms)) if grad_norms else None,
+                     give(gather(c_norms)) if has_c and grad_norms else None)

@@ -94,14 +94,15 @@ def _quiet(f):
 
 
 @_quiet
-def loss_and_grads(task, model, batch):
-    """Forward and backward on one batch: (loss, grads keyed like state_dict, the RNN's Grads).
-    grads is None when the loss, or dL/dh in the model's dtype, is not finite."""
+def loss_and_grads(task, model, batch, grad_norms=True):
+    """Forward and backward on one batch: (loss, grads keyed like state_dict, the RNN's Grads, with its
+    gradient-norm curves unless grad_norms=False). grads is None when the loss, or dL/dh in the model's
+    dtype, is not finite."""
     y, fwd = model.forward(batch.x, batch.lengths)
     loss, dy = LOSSES[task.loss](y, batch.target)
     if not math.isfinite(loss):
         return loss, None, None
-    grads, g = model.backward(fwd, dy)
+    grads, g = model.backward(fwd, dy, grad_norms=grad_norms)
     return loss, grads, g
 
 
@@ -117,7 +118,7 @@ def train_step(task, model, optimizer, batch, config):
     if hasattr(model, "train_step"):    # a model on the GPU runs the whole step there
         loss, norm = model.train_step(task, optimizer, batch, config)
         return (loss, norm) if loss <= loss_limit(task, config) else (loss, math.nan)
-    loss, grads, _ = loss_and_grads(task, model, batch)
+    loss, grads, _ = loss_and_grads(task, model, batch, grad_norms=False)
     if grads is None or not loss <= loss_limit(task, config):
         return loss, math.nan
     norm = global_norm(grads)

@@ -45,7 +45,7 @@ def forward_layer(cell, act, p, x, h0, c0, lengths, keep=True, device_arrays=Fal
     return LayerForward(output, h, c, (x, lengths, saved, np.stack(h_prev)))
 
 
-def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn, device_arrays=False):
+def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn, device_arrays=False, grad_norms=True):
     step_back = CELL_MODULES[cell.name].step_back
     x, lengths, saved, h_prev = fwd.cache
     T, B, _ = x.shape

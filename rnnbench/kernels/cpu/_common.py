@@ -250,10 +250,21 @@ def scaled_norm(a):
     return m * np.sqrt(s)
 
 
+def row_norms(T, B, wanted):
+    """The backward kernels' (T, B) float64 buffer of per-row norms ||dL/dh_t[b]||, or a (0, 0) one, which
+    tells a kernel to skip them (a training step does not read them: ~5% of an LSTM step at H=128)."""
+    return np.empty((T, B) if wanted else (0, 0))
+
+
+def norms(parts, dtype):
+    """parts: (T, B) per-row norms (row_norm), or (0, 0) -> (T,) Frobenius norms in dtype, or None."""
+    return _norms(parts).astype(dtype) if parts.shape[0] else None
+
+
 @njit(cache=True, nogil=True)
-def norms(parts):
-    """parts: (T, B) per-row norms (float64, from row_norm) -> (T,) Frobenius norms, combined in a fixed
-    order and scaled by each step's largest row norm so tiny norms do not underflow when squared."""
+def _norms(parts):
+    # parts: (T, B) float64 -> (T,): combined in a fixed order and scaled by each step's largest row norm,
+    # so tiny norms do not underflow when squared
     out = np.empty(parts.shape[0])
     for t in range(parts.shape[0]):
         out[t] = scaled_norm(parts[t])
@@ -325,4 +336,4 @@ def weight_grads(p, x, h0, out, da, dxn=None):
     }
 
 
-drop_stale(norms)       # before any kernel in this package loads from Numba's cache (see kernels.cpu.cache)
+drop_stale(_norms)       # before any kernel in this package loads from Numba's cache (see kernels.cpu.cache)

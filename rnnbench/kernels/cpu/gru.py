@@ -10,8 +10,8 @@ import numpy as np
 from numba import njit
 
 from rnnbench.backend import LayerGrads
-from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, norms, row_norm, run_blocks, sigmoid,
-                                          stacked_weights, tanh, weight_grads)
+from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, norms, row_norm, row_norms, run_blocks,
+                                          sigmoid, stacked_weights, tanh, weight_grads)
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, padded, project, step_buffers, width
 from rnnbench.kernels.cpu.workspace import empty
 
@@ -69,9 +69,10 @@ def gru_backward(lo, hi, w_hh, w_ih, h0, out, gates, hpn, lengths, d_out, dh, dh
     # w_hh, w_ih = pack(W_hh), pack(W_ih); h0: (B, H); out: (T, B, H); gates: (T, B, 3H) (r, z, n)
     # hpn: (T, B, H); lengths: (B,); d_out: (T, B, H); dh: (B, H) in dL/dh_n, out dL/dh0
     # written for rows lo:hi: dhp (T, B, 3H) dL/d(recurrent pre-activations); dxn (T, B, H) the n gate's
-    # dL/d(input pre-activation) (for r and z it equals dhp's); dx (T, B, I); h_rn (T, B)
+    # dL/d(input pre-activation) (for r and z it equals dhp's); dx (T, B, I); h_rn (T, B), or (0, 0): none
     T, _, H = out.shape
     zero = out.dtype.type(0)
+    with_norms = h_rn.shape[0] > 0
     one = out.dtype.type(1)
     I = dx.shape[2]
     dh_prev = np.empty((hi - lo, width(w_hh)), out.dtype)
@@ -106,7 +107,8 @@ def gru_backward(lo, hi, w_hh, w_ih, h0, out, gates, hpn, lengths, d_out, dh, dh
                 dxp_row[:] = zero
                 dhp_row[:] = zero
             dxn[t, b] = dxp_row[2 * H:]
-            h_rn[t, b] = row_norm(d)
+            if with_norms:
+                h_rn[t, b] = row_norm(d)
         matmul_rows(dhp[t], lo, hi, w_hh, dh_prev)
         matmul_rows(dxs, 0, hi - lo, w_ih, dx_t)
         for b in range(lo, hi):
@@ -135,16 +137,16 @@ def forward(cell, p, x, h0, c0, lengths, relu, keep):
     return KernelForward(out, h, None, (gates, hpn))
 
 
-def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
+def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn, grad_norms=True):
     """LayerGrads; the weight gradients from dhp, the n gate's input side from dxn (weight_grads)."""
     gates, hpn = saved
     T, B, H = out.shape
     dh = d_hn.copy()
     dhp = empty(gates.shape, gates.dtype)
     dxn = empty(out.shape, out.dtype)
-    h_rn = np.empty((T, B))
+    h_rn = row_norms(T, B, grad_norms)
     dx = empty((T, B, p["weight_ih"].shape[1]), out.dtype)
     run_blocks(gru_backward, B, w_hh=pack(p["weight_hh"]), w_ih=pack(p["weight_ih"]), h0=h0, out=out,
                gates=gates, hpn=hpn, lengths=lengths, d_out=d_out, dh=dh, dhp=dhp, dxn=dxn, dx=dx, h_rn=h_rn)
-    return LayerGrads(weight_grads(p, x, h0, out, dhp, dxn), dx, dh, None, norms(h_rn).astype(out.dtype),
+    return LayerGrads(weight_grads(p, x, h0, out, dhp, dxn), dx, dh, None, norms(h_rn, out.dtype),
                       None)

@@ -11,7 +11,7 @@ from numba import njit
 
 from rnnbench.backend import LayerGrads
 from rnnbench.kernels.cpu._common import (KERNEL, MIN_BLOCK_MACS, KernelForward, activation_grad, norms,
-                                          row_norm, run_blocks, tanh, transposed_products)
+                                          row_norm, row_norms, run_blocks, tanh, transposed_products)
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, width
 from rnnbench.kernels.cpu.workspace import empty
 
@@ -48,10 +48,12 @@ def indrnn_forward(lo, hi, x, w, w_hh, bias, h0, lengths, relu, out, h):
 def indrnn_backward(lo, hi, w, w_hh, h0, out, lengths, relu, d_out, dh, dpre, dx, h_rn, dw_hh):
     # w = pack(W_ih); w_hh: (H,); h0: (B, H); out: (T, B, H) forward outputs; lengths: (B,); d_out: (T, B, H)
     # dh: (B, H) in dL/dh_n, out dL/dh0; written for rows lo:hi: dpre (T, B, H) dL/d(pre-activation),
-    # dx (T, B, I), h_rn (T, B) ||dL/dh_t[b]||, dw_hh (B, H) per-row sums of dpre * h_{t-1} (float64)
+    # dx (T, B, I), h_rn (T, B) ||dL/dh_t[b]|| or (0, 0): none, dw_hh (B, H) per-row sums of dpre * h_{t-1}
+    # (float64)
     T, _, H = out.shape
     I = dx.shape[2]
     zero = out.dtype.type(0)
+    with_norms = h_rn.shape[0] > 0
     back = np.empty((hi - lo, width(w)), out.dtype)
     dw_hh[lo:hi] = 0.0
     for t in range(T - 1, -1, -1):
@@ -61,7 +63,8 @@ def indrnn_backward(lo, hi, w, w_hh, h0, out, lengths, relu, d_out, dh, dpre, dx
             dpre_row = dpre[t, b]
             if t < lengths[b]:
                 activation_grad(d, d_out[t, b], out[t, b], relu, dpre_row)
-                h_rn[t, b] = row_norm(d)
+                if with_norms:
+                    h_rn[t, b] = row_norm(d)
                 hb = hprev[b]
                 dw = dw_hh[b]
                 for j in range(H):
@@ -69,7 +72,8 @@ def indrnn_backward(lo, hi, w, w_hh, h0, out, lengths, relu, d_out, dh, dpre, dx
                     d[j] = dpre_row[j] * w_hh[j]
             else:
                 dpre_row[:] = zero
-                h_rn[t, b] = row_norm(d)
+                if with_norms:
+                    h_rn[t, b] = row_norm(d)
         matmul_rows(dpre[t], lo, hi, w, back)
         for b in range(lo, hi):
             dx[t, b] = back[b - lo, :I]
@@ -85,7 +89,7 @@ def forward(cell, p, x, h0, c0, lengths, relu, keep):
     return KernelForward(out, h, None, None)
 
 
-def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
+def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn, grad_norms=True):
     """LayerGrads: weight_ih and both biases from one GEMM of dL/dpre with [1 | x], weight_hh from the
     kernel's per-row sums."""
     T, B, I = x.shape
@@ -93,7 +97,7 @@ def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
     dh = d_hn.copy()
     dpre = empty(out.shape, out.dtype)
     dx = empty((T, B, I), out.dtype)
-    h_rn = np.empty((T, B))
+    h_rn = row_norms(T, B, grad_norms)
     dw_hh = np.empty((B, H))
     run_blocks(indrnn_backward, B, w=pack(p["weight_ih"]), w_hh=p["weight_hh"], h0=h0, out=out,
                lengths=lengths, relu=relu, d_out=d_out, dh=dh, dpre=dpre, dx=dx, h_rn=h_rn, dw_hh=dw_hh)
@@ -106,4 +110,4 @@ def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
     bias = g[:, 0].copy()                         # the two biases enter as one sum: equal gradients
     grads = {"weight_ih": np.ascontiguousarray(g[:, 1:]), "weight_hh": dw_hh.sum(0).astype(out.dtype),
              "bias_ih": bias, "bias_hh": bias.copy()}
-    return LayerGrads(grads, dx, dh, None, norms(h_rn).astype(out.dtype), None)
+    return LayerGrads(grads, dx, dh, None, norms(h_rn, out.dtype), None)

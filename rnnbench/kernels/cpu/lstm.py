@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit
 
 from rnnbench.backend import LayerGrads
-from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, norms, pack_backward, row_norm,
+from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, norms, pack_backward, row_norm, row_norms,
                                           run_blocks, sigmoid, stacked_weights, tanh, weight_grads)
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, project, step_buffers, width
 from rnnbench.kernels.cpu.workspace import empty
@@ -66,11 +66,12 @@ def lstm_backward(lo, hi, w, xo, w_p, peep, c0, gates, cs, lengths, d_out, dh, d
     # w, xo = pack_backward(p); w_p: (3, H) (zeros without peepholes); peep: bool; c0: (B, H)
     # gates: (T, B, 4H); cs: (T, B, H); lengths: (B,); d_out: (T, B, H)
     # dh, dc: (B, H) in dL/dh_n, dL/dc_n, out dL/dh0, dL/dc0
-    # written for rows lo:hi: da (T, B, 4H); dx (T, B, I); h_rn, c_rn (T, B) row norms;
+    # written for rows lo:hi: da (T, B, 4H); dx (T, B, I); h_rn, c_rn (T, B) row norms, or (0, 0): none;
     # dw_p (B, 3, H) per-row peephole grads (only if peep)
     T, _, H = cs.shape
     I = dx.shape[2]
     zero = cs.dtype.type(0)
+    with_norms = h_rn.shape[0] > 0
     one = cs.dtype.type(1)
     back = np.empty((hi - lo, width(w)), cs.dtype)
     p_i, p_f, p_o = w_p[0], w_p[1], w_p[2]
@@ -107,13 +108,15 @@ def lstm_backward(lo, hi, w, xo, w_p, peep, c0, gates, cs, lengths, d_out, dh, d
                         dw[0, j] += dab[j] * cp[j]
                         dw[1, j] += dab[H + j] * cp[j]
                         dw[2, j] += dab[3 * H + j] * cn[j]
-                h_rn[t, b] = row_norm(d)
-                c_rn[t, b] = row_norm(dcb)
+                if with_norms:
+                    h_rn[t, b] = row_norm(d)
+                    c_rn[t, b] = row_norm(dcb)
                 for j in range(H):
                     dcb[j] = dcb[j] * gate_row[H + j] + dab[j] * p_i[j] + dab[H + j] * p_f[j]
             else:
-                h_rn[t, b] = row_norm(d)
-                c_rn[t, b] = row_norm(dcb)
+                if with_norms:
+                    h_rn[t, b] = row_norm(d)
+                    c_rn[t, b] = row_norm(dcb)
                 dab[:] = zero
         matmul_rows(da[t], lo, hi, w, back)
         for b in range(lo, hi):
@@ -140,13 +143,13 @@ def forward(cell, p, x, h0, c0, lengths, relu, keep):
     return KernelForward(out, h, c, (gates, cs))
 
 
-def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
+def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn, grad_norms=True):
     """LayerGrads; the weight gradients from dL/d(pre-activations) (weight_grads), plus the peepholes'."""
     T, B, H = out.shape
     dh, dc = d_hn.copy(), d_cn.copy()          # the kernel updates them in place
     da = empty((T, B, 4 * H), out.dtype)
     dx = empty((T, B, p["weight_ih"].shape[1]), out.dtype)
-    h_rn, c_rn = np.empty((T, B)), np.empty((T, B))
+    h_rn, c_rn = row_norms(T, B, grad_norms), row_norms(T, B, grad_norms)
     w_p, peep = _peepholes(cell, p, H, out.dtype)
     dw_p = np.empty((B, 3, H)) if peep else np.empty((B, 0, 0))
     gates, cs = saved
@@ -156,4 +159,4 @@ def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
     grads = weight_grads(p, x, h0, out, da)
     if peep:
         grads["weight_peephole"] = dw_p.sum(0).astype(out.dtype)
-    return LayerGrads(grads, dx, dh, dc, norms(h_rn).astype(out.dtype), norms(c_rn).astype(out.dtype))
+    return LayerGrads(grads, dx, dh, dc, norms(h_rn, out.dtype), norms(c_rn, out.dtype))

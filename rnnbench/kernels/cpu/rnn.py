@@ -9,7 +9,8 @@ from numba import njit
 
 from rnnbench.backend import LayerGrads
 from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, activation_grad, norms, pack_backward,
-                                          row_norm, run_blocks, stacked_weights, tanh, weight_grads)
+                                          row_norm, row_norms, run_blocks, stacked_weights, tanh,
+                                          weight_grads)
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, project, step_buffers, width
 from rnnbench.kernels.cpu.workspace import empty
 
@@ -44,10 +45,11 @@ def rnn_forward(lo, hi, x, w, bias, h0, lengths, relu, out, h):
 def rnn_backward(lo, hi, w, xo, out, lengths, relu, d_out, dh, dpre, dx, h_rn):
     # w, xo = pack_backward(p); out: (T, B, H) forward outputs; lengths: (B,); d_out: (T, B, H)
     # dh: (B, H) in dL/dh_n, out dL/dh0; written for rows lo:hi: dpre (T, B, H) dL/d(pre-activation),
-    # dx (T, B, I), h_rn (T, B) ||dL/dh_t[b]||
+    # dx (T, B, I), h_rn (T, B) ||dL/dh_t[b]|| or (0, 0): none
     T, _, H = out.shape
     I = dx.shape[2]
     zero = out.dtype.type(0)
+    with_norms = h_rn.shape[0] > 0
     back = np.empty((hi - lo, width(w)), out.dtype)
     for t in range(T - 1, -1, -1):
         for b in range(lo, hi):
@@ -57,7 +59,8 @@ def rnn_backward(lo, hi, w, xo, out, lengths, relu, d_out, dh, dpre, dx, h_rn):
                 activation_grad(d, d_out[t, b], out[t, b], relu, dpre_row)
             else:
                 dpre_row[:] = zero
-            h_rn[t, b] = row_norm(d)
+            if with_norms:
+                h_rn[t, b] = row_norm(d)
         matmul_rows(dpre[t], lo, hi, w, back)
         for b in range(lo, hi):
             dx[t, b] = back[b - lo, xo:xo + I]
@@ -74,14 +77,14 @@ def forward(cell, p, x, h0, c0, lengths, relu, keep):
     return KernelForward(out, h, None, None)
 
 
-def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn):
+def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn, grad_norms=True):
     """LayerGrads; the weight gradients from dL/d(pre-activation) (weight_grads)."""
     T, B, _ = out.shape
     dh = d_hn.copy()
     dpre = empty(out.shape, out.dtype)
     dx = empty((T, B, p["weight_ih"].shape[1]), out.dtype)
-    h_rn = np.empty((T, B))
+    h_rn = row_norms(T, B, grad_norms)
     w, xo = pack_backward(p)
     run_blocks(rnn_backward, B, w=w, xo=xo, out=out, lengths=lengths, relu=relu, d_out=d_out, dh=dh,
                dpre=dpre, dx=dx, h_rn=h_rn)
-    return LayerGrads(weight_grads(p, x, h0, out, dpre), dx, dh, None, norms(h_rn).astype(out.dtype), None)
+    return LayerGrads(weight_grads(p, x, h0, out, dpre), dx, dh, None, norms(h_rn, out.dtype), None)

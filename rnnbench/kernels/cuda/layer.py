@@ -94,7 +94,7 @@ def forward_layer(cell, act, p, x, h0, c0, lengths, keep=True, device_arrays=Fal
                         LayerCache(x, lengths, hs, cs, saved))
 
 
-def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn, device_arrays=False):
+def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn, device_arrays=False, grad_norms=True):
     cache = fwd.cache                                                   # a LayerCache
     x, lengths, hs, cs, saved = cache.x, cache.lengths, cache.hs, cache.cs, cache.saved
     dtype = np.dtype(x.dtype)
@@ -135,8 +135,8 @@ def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn, device_arrays=False):
     if peep:
         grads["weight_peephole"] = column_sums(dwd.reshape(T * B, 3 * H)).reshape(3, H)
     dx = matmul(dxp2, w["weight_ih"], cuda.device_array((T * B, I), dtype)).reshape(T, B, I)
-    h_norms = step_norms(dh_seq)
-    c_norms = step_norms(dc_seq) if has_c else None
+    h_norms = step_norms(dh_seq) if grad_norms else None
+    c_norms = step_norms(dc_seq) if has_c and grad_norms else None
     if not device_arrays:
         grads = {name: to_host(v) for name, v in grads.items()}
         dx, dh_state, h_norms, c_norms = to_host(dx), to_host(dh_state), to_host(h_norms), to_host(c_norms)
