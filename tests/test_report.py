@@ -224,3 +224,18 @@ def test_report_md_shows_html_from_the_store_as_text(tmp_path):
                                                      "step": 3, "wall_time": 1.0}))
     md = (build_report(tmp_path / "st", tmp_path / "r").parent / "report.md").read_text()
     assert "&lt;script>alert(1)&lt;/script>" in md and "<script" not in md
+
+
+def test_arm_labels_name_each_setting_by_the_fewest_keys():
+    from rnnbench.report.aggregate import usable_runs
+    base = {"task": "adding", "seq_len": 100, "status": "done", "nonlinearity": "tanh", "seed": 0}
+    paper = {"optimizer": "rmsprop", "batch": 20, "steps": 10000, "lr": 1e-3}
+    adam = {"optimizer": "adam", "batch": 50, "steps": 3000, "lr": 1e-3}
+    rows = [{**base, **paper, "cell": c, "clip_mode": m} for c in ("rnn", "lstm") for m in ("value", "none")]
+    rows += [{**base, **adam, "cell": c, "clip_mode": "norm"} for c in ("rnn", "lstm")]
+    rows += [{**base, **adam, "cell": "lstm", "clip_mode": "norm", "seed": 1}]
+    arms = usable_runs(pd.DataFrame(rows))["arm"].tolist()
+    # optimizer, batch and steps move together: the optimizer names them; clip_mode tells the pairs apart
+    paper_arms = [f"{c} optimizer=rmsprop clip_mode={m}" for c in ("rnn", "lstm") for m in ("value", "none")]
+    adam_arms = [f"{c} optimizer=adam clip_mode=norm" for c in ("rnn", "lstm", "lstm")]
+    assert arms == paper_arms + adam_arms

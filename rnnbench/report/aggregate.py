@@ -77,12 +77,38 @@ def _arm_labels(runs):
     labels = pd.Series(runs.apply(cell_label, axis=1), index=runs.index, dtype=object)
     for _, panel in runs.groupby(PANEL, dropna=False):
         # a key unset (None) in some runs applies only to the others (forget_bias, momentum): not an axis
-        varying = [k for k in keys if panel[k].dropna().astype(str).nunique() > 1]
+        varying = _naming_keys(panel, [k for k in keys if panel[k].dropna().astype(str).nunique() > 1],
+                               labels[panel.index])
         for idx, row in panel.iterrows():
             extra = " ".join(f"{k}={_fmt(row[k])}" for k in varying)
             if extra:
                 labels[idx] = f"{labels[idx]} {extra}"
     return labels
+
+
+# the keys a setting is best named by, first; the others follow in the config's order
+NAMING_ORDER = ("optimizer", "adding_variant", "series", "clip_mode", "lr", "hidden", "batch", "init")
+
+
+def _naming_keys(panel, varying, cells):
+    """The keys of `varying` that name the panel's settings: taken in NAMING_ORDER, each only when it tells
+    apart settings the ones before it did not, until every setting that all of `varying` tell apart has a
+    label of its own (keys that move together, as the paper's optimizer, batch and step count do, name a
+    setting once). Runs differing only in clipping always differ in clip_mode, which the clipping table
+    pairs them by."""
+    def settings(keys):
+        named = panel[keys].astype(str).agg(" ".join, axis=1) if keys else pd.Series("", panel.index)
+        return (named + " " + cells).nunique()
+
+    target = settings(varying)
+    order = sorted(varying, key=lambda k: NAMING_ORDER.index(k) if k in NAMING_ORDER else len(NAMING_ORDER))
+    chosen = []
+    for k in order:
+        if settings(chosen) == target:
+            break
+        if settings(chosen + [k]) > settings(chosen):
+            chosen.append(k)
+    return [k for k in varying if k in chosen]
 
 
 def with_run_info(frame, runs, columns=("task", "seq_len", "arm", "cell", "seed", "status")):

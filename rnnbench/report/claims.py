@@ -29,7 +29,7 @@ def _cell(arm):
 def _matched(frame, cells, value):
     """frame's `value` pivoted to one column per cell in `cells`, one row per (task, seq_len, setting, when)
     where the setting (the arm label past its cell) is the same: runs that differ only in the cell."""
-    f = frame.assign(cell=frame["arm"].map(_cell), setting=frame["arm"].str.partition(" ")[2])
+    f = frame.assign(cell=frame["arm"].map(_cell), setting=frame["arm"].map(lambda a: a.partition(" ")[2]))
     f = f[f["cell"].isin(cells)]
     index = [c for c in ("task", "seq_len", "setting", "when") if c in f.columns]
     p = f.pivot_table(index=index, columns="cell", values=value)
