@@ -239,3 +239,20 @@ def test_arm_labels_name_each_setting_by_the_fewest_keys():
     paper_arms = [f"{c} optimizer=rmsprop clip_mode={m}" for c in ("rnn", "lstm") for m in ("value", "none")]
     adam_arms = [f"{c} optimizer=adam clip_mode=norm" for c in ("rnn", "lstm", "lstm")]
     assert arms == paper_arms + adam_arms
+
+
+def test_the_vanishing_gradient_claim_compares_runs_that_differ_only_in_the_cell():
+    from types import SimpleNamespace
+
+    from rnnbench.report import claims
+    rows = [("adding", 1000, "rnn", "init", 0.0), ("adding", 1000, "lstm", "init", 0.0),     # underflowed
+            ("adding", 100, "rnn optimizer=adam", "trained", 1e-19),
+            ("adding", 100, "lstm optimizer=adam", "trained", 1e-11),
+            ("adding", 100, "lstm optimizer=rmsprop", "trained", 1e-30)]                   # no rnn beside it
+    decay = pd.DataFrame(rows, columns=["task", "seq_len", "arm", "when", "first_over_last"])
+    verdict, evidence = claims._vanishing(SimpleNamespace(decay=decay))
+    assert verdict == claims.SUPPORTED and "T=100 after training" in evidence and "1e-11 for lstm" in evidence
+    decay.loc[3, "first_over_last"] = 1e-18                # 10x: under the 100x the test asks
+    assert claims._vanishing(SimpleNamespace(decay=decay))[0] == claims.NOT_SUPPORTED
+    assert claims._vanishing(SimpleNamespace(decay=decay.iloc[:2]))[0] == claims.NOT_SUPPORTED   # all zeros
+    assert claims._vanishing(SimpleNamespace(decay=decay.iloc[4:]))[0] == claims.NOT_TESTED
