@@ -72,7 +72,7 @@ class DeviceModel:
         y, fwd = self._forward(x, lengths, grad)
         return to_host(y), fwd
 
-    def _backward(self, fwd, dy):
+    def _backward(self, fwd, dy, grad_norms=True):
         """dy: device dL/dy -> (gradients keyed like state_dict, the layers' LayerGrads from the top down)."""
         rnn, dtype = self.rnn, self.host.dtype
         caches, T, B = fwd.rnn.cache[:3]         # one direction (training has no bidirectional key)
@@ -92,23 +92,24 @@ class DeviceModel:
         for k in range(L - 1, -1, -1):          # rnnbench.network.RNN.backward's loop, on device arrays
                                                 # throughout
             g = backward_layer(rnn.spec, rnn.nonlinearity, rnn.params[k], caches[k], d_out, d_h_n[k],
-                               None if d_c_n is None else d_c_n[k], device_arrays=True)
+                               None if d_c_n is None else d_c_n[k], device_arrays=True,
+                               grad_norms=grad_norms)
             grads.update({f"{name}_l{k}": v for name, v in g.params.items()})
             layers.insert(0, g)
             d_out = g.dx
         grads.update(head)
         return {key: grads[key] for key in self.params}, layers
 
-    def backward(self, fwd, dy):
+    def backward(self, fwd, dy, grad_norms=True):
         """dy: host dL/dy -> (gradients keyed like state_dict on the device, the RNN's Grads: its norms on the
-        host)."""
-        grads, layers = self._backward(fwd, to_device(dy, self.host.dtype))
+        host, None with grad_norms=False)."""
+        grads, layers = self._backward(fwd, to_device(dy, self.host.dtype), grad_norms)
         has_c = self.rnn.spec.has_cell_state
         rnn_grads = {key: v for key, v in grads.items() if key not in self.host.head}
         g = Grads(rnn_grads, layers[0].dx, stack([lg.dh0 for lg in layers]),
                   stack([lg.dc0 for lg in layers]) if has_c else None,
-                  np.stack([to_host(lg.h_norms) for lg in layers]),
-                  np.stack([to_host(lg.c_norms) for lg in layers]) if has_c else None)
+                  np.stack([to_host(lg.h_norms) for lg in layers]) if grad_norms else None,
+                  np.stack([to_host(lg.c_norms) for lg in layers]) if has_c and grad_norms else None)
         return grads, g
 
     def train_step(self, task, optimizer, batch, config):
@@ -117,7 +118,7 @@ class DeviceModel:
         sums = cuda.device_array(1 + len(self.params), dtype=np.float64)     # loss, then each sum of squares
         y, fwd = self._forward(batch.x, batch.lengths, True)
         dy = LOSSES[task.loss](y, batch.target, sums, 0)
-        grads, _ = self._backward(fwd, dy)
+        grads, _ = self._backward(fwd, dy, grad_norms=False)
         for i, g in enumerate(grads.values()):
             add_sum(g, sums, 1 + i, square=True)
         sums = sums.copy_to_host()
