@@ -324,6 +324,14 @@ def decide_indrnn(f, runs, a):
         verdict, why = NOT_REPRODUCED, (f"IndRNN did not solve T = "
                                         f"{_lengths(T for T in both if not solves[('lstm', T)])} either, "
                                         "where the lstm failed")
+    ind = runs[runs["cell"] == "indrnn"]
+    diverged = ind[ind["status"] == "diverged"]
+    if len(diverged):
+        # the paper's code keeps |w_hh| <= 2^(1/T) through training; without it relu units can grow unbounded
+        at = diverged["steps_done"].astype(int)
+        why += (f"; {len(diverged)} of {len(ind)} IndRNN runs diverged (at step {at.min():,}-{at.max():,}): "
+                "rnnbench does not clip the recurrent weights to 2^(1/T) during training as the paper's code "
+                "does")
     return rows, measured, verdict, why + "."
 
 
