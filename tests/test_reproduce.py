@@ -131,3 +131,13 @@ def test_a_killed_sessions_end_survives_losing_the_stores_file_times(tmp_path):
     table = session_table(load_sessions(root))
     assert table["measured_s"].iloc[0] == pytest.approx(420 - 20)
     assert table["busy_s"].iloc[0] == pytest.approx(sum(walls), abs=1e-4)
+
+
+def test_the_bench_estimate_counts_only_the_comparators_installed(monkeypatch):
+    import importlib.util
+
+    # measured here (2026-12-07): `bench --quick` took 7 s alone, 22 s against torch, 40 s against both
+    for against, measured in (([], 7.0), (["torch"], 22.0), (["torch", "jax"], 40.0)):
+        assert reproduce.bench_seconds("quick", against) == pytest.approx(measured, rel=0.3)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    assert reproduce.comparators() == []

@@ -26,11 +26,26 @@ HELP = "run the built-in experiment suite (resumable) and write its report"
 SWEEPS = Path(__file__).resolve().parent.parent / "sweeps"
 SUITES = {"quick": "quick", "full": "full"}          # suite -> folder of sweep files under SWEEPS
 # `rnnbench bench` arguments per suite (besides --against and --out), and its wall time on this project's
-# 2-core machine: quick measured by `reproduce --quick` (reports/README.md); full = the timed calls of
-# reports/bench/bench.json x 2 (each follows an untimed call) x (7 repeats + 1 warm-up) = 133 s, plus start-up
-# and roofline
+# 2-core machine, idle (it runs 2 threads), by part: rnnbench's own timings, then what each comparator that
+# is installed adds. Measured 2026-12-07: `bench --quick` 7 s alone, 22 s against torch, 40 s against torch
+# and jax (45 s and 13 s inside `reproduce --quick`, first calls compiling); the full bench 265 s against
+# both, split in the quick one's proportions
 BENCH_ARGS = {"quick": ["--quick"], "full": []}
-BENCH_SECONDS = {"quick": 30.0, "full": 150.0}    # on an otherwise idle machine (it runs 2 threads)
+BENCH_SECONDS = {"quick": {"rnnbench": 9.0, "torch": 15.0, "jax": 19.0},
+                 "full": {"rnnbench": 50.0, "torch": 95.0, "jax": 120.0}}
+COMPARATORS = ("torch", "jax")
+
+
+def comparators():
+    """The frameworks `rnnbench bench` compares against here: those installed."""
+    import importlib.util
+
+    return [f for f in COMPARATORS if importlib.util.find_spec(f)]
+
+
+def bench_seconds(name, against):
+    """The bench's expected seconds for suite `name` against the frameworks `against` on an idle machine."""
+    return BENCH_SECONDS[name]["rnnbench"] + sum(BENCH_SECONDS[name][f] for f in against)
 WORKER_START_S = 5.0      # a spawned worker: interpreter, imports, Numba cache loads (measured here: 3-5 s)
 # what one training step's and one evaluation's time depend on: runs that agree on these share a calibration
 SHAPE_KEYS = ("task", "adding_variant", "series", "horizon", "seq_len", "cell", "nonlinearity", "init",
@@ -182,14 +197,13 @@ def record_session(store_root, session):
 def bench(name, store):
     """Run the suite's `rnnbench bench` into store/bench.json, in a fresh process (its own thread settings),
     unless an earlier, interrupted reproduce already wrote one there."""
-    import importlib.util
     import subprocess
     import sys
 
     if (store / "bench.json").is_file():
         print(f"bench: keeping {store / 'bench.json'}", flush=True)
         return
-    against = ",".join(f for f in ("torch", "jax") if importlib.util.find_spec(f)) or "none"
+    against = ",".join(comparators()) or "none"
     print(f"bench: rnnbench bench {' '.join(BENCH_ARGS[name])} --against {against}", flush=True)
     subprocess.run([sys.executable, "-m", "rnnbench", "bench", *BENCH_ARGS[name], "--against", against,
                     "--out", str(store)], check=False)
@@ -225,7 +239,8 @@ def run(args):
     share = cpu_share(workers, others, cores) if args.scheduler is None else 1.0
     todo = longest_first(todo, calibrations)
     sweep_est = expected_seconds(todo, workers, calibrations, share) if todo else 0.0
-    bench_est = 0.0 if (store / "bench.json").is_file() else BENCH_SECONDS[name] / cpu_share(2, others, cores)
+    bench_est = (0.0 if (store / "bench.json").is_file()
+                 else bench_seconds(name, comparators()) / cpu_share(2, others, cores))
     session.update(runs=len(configs), runs_to_run=len(todo), calibration_s=time.perf_counter() - start,
                    others_running=others, cores=cores, cpu_share=share, estimate_s=sweep_est + bench_est,
                    sweep_estimate_s=sweep_est, bench_estimate_s=bench_est)
