@@ -33,19 +33,6 @@ SUITES = {"quick": "quick", "full": "full"}          # suite -> folder of sweep 
 BENCH_ARGS = {"quick": ["--quick"], "full": []}
 BENCH_SECONDS = {"quick": {"rnnbench": 9.0, "torch": 15.0, "jax": 19.0},
                  "full": {"rnnbench": 50.0, "torch": 95.0, "jax": 120.0}}
-COMPARATORS = ("torch", "jax")
-
-
-def comparators():
-    """The frameworks `rnnbench bench` compares against here: those installed."""
-    import importlib.util
-
-    return [f for f in COMPARATORS if importlib.util.find_spec(f)]
-
-
-def bench_seconds(name, against):
-    """The bench's expected seconds for suite `name` against the frameworks `against` on an idle machine."""
-    return BENCH_SECONDS[name]["rnnbench"] + sum(BENCH_SECONDS[name][f] for f in against)
 WORKER_START_S = 5.0      # a spawned worker: interpreter, imports, Numba cache loads (measured here: 3-5 s)
 # what one training step's and one evaluation's time depend on: runs that agree on these share a calibration
 SHAPE_KEYS = ("task", "adding_variant", "series", "horizon", "seq_len", "cell", "nonlinearity", "init",
@@ -183,7 +170,6 @@ def record_session(store_root, session):
     import json
 
     from rnnbench.files import write_json
-
     from rnnbench.report.walltime import close_sessions
 
     path = Path(store_root) / "reproduce.json"
@@ -192,6 +178,21 @@ def record_session(store_root, session):
     # an earlier session that never finished (killed) gets its end now, while the store's runs still carry
     # the times they were written
     write_json(path, {"sessions": close_sessions(sessions, store_root) + [session]})
+
+
+def comparators():
+    """The frameworks `rnnbench bench` compares against here: those installed (found, not imported: torch
+    and jax take seconds to import)."""
+    import importlib.util
+
+    from rnnbench.bench.comparators import COMPARATORS
+
+    return [f for f in COMPARATORS if importlib.util.find_spec(f)]
+
+
+def bench_seconds(name, against):
+    """The bench's expected seconds for suite `name` against the frameworks `against` on an idle machine."""
+    return BENCH_SECONDS[name]["rnnbench"] + sum(BENCH_SECONDS[name][f] for f in against)
 
 
 def bench(name, store):

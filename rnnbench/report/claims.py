@@ -26,10 +26,16 @@ def _cell(arm):
     return arm.split(" ")[0]
 
 
+def _split_arms(frame):
+    """frame with `cell` and `setting` (the arm label past the cell) taken from its arm label: rows of equal
+    setting differ only in the cell."""
+    return frame.assign(cell=frame["arm"].map(_cell), setting=frame["arm"].map(lambda a: a.partition(" ")[2]))
+
+
 def _matched(frame, cells, value):
-    """frame's `value` pivoted to one column per cell in `cells`, one row per (task, seq_len, setting, when)
-    where the setting (the arm label past its cell) is the same: runs that differ only in the cell."""
-    f = frame.assign(cell=frame["arm"].map(_cell), setting=frame["arm"].map(lambda a: a.partition(" ")[2]))
+    """frame's `value` pivoted to one column per cell in `cells`, one row per (task, seq_len, setting, when):
+    runs that differ only in the cell."""
+    f = _split_arms(frame)
     f = f[f["cell"].isin(cells)]
     index = [c for c in ("task", "seq_len", "setting", "when") if c in f.columns]
     p = f.pivot_table(index=index, columns="cell", values=value)
@@ -105,10 +111,10 @@ def _faster(fast, slow):
                         f"(median {fmt(ratio)}× the speed).")
         t = a.train_speed
         if not t.empty:
-            # match settings that differ only in the cell (the rest of the arm label must agree)
-            t = t.assign(c=t["arm"].map(_cell), rest=t["arm"].str.partition(" ")[2])
-            k = [c for c in ("task", "seq_len", "backend", "hidden", "rest") if c in t.columns]
-            p = t[t["c"] == fast].merge(t[t["c"] == slow], on=k, suffixes=("_f", "_s"))
+            # match settings that differ only in the cell
+            t = _split_arms(t)
+            k = [c for c in ("task", "seq_len", "backend", "hidden", "setting") if c in t.columns]
+            p = t[t["cell"] == fast].merge(t[t["cell"] == slow], on=k, suffixes=("_f", "_s"))
             if len(p):
                 wins = int((p["steps_per_s_f"] > p["steps_per_s_s"]).sum())
                 ratio = float(np.median(p["steps_per_s_f"] / p["steps_per_s_s"]))

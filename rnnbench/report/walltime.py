@@ -127,7 +127,7 @@ def summary(table):
     text = (f"Estimated before the first session: {_hours(est)} for the sweep and the bench; measured: "
             f"{_hours(measured)}, added up over {n} session{'s' * (n > 1)} "
             f"({measured / est:.2f}× the estimate)")
-    bench = float(table.get("bench_s", pd.Series(dtype=float)).astype(float).sum())
+    bench = float(table["bench_s"].astype(float).sum())
     worked = busy + bench
     if worked == worked and abs(worked - measured) > 0.01 * measured:
         text += (f". Of that, runs were going for {_hours(busy)} and the bench took {_hours(bench)}: "
