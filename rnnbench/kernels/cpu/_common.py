@@ -100,6 +100,44 @@ def _sigmoid(x):
     return lambda x: 1.0 / (1.0 + np.exp(-x))
 
 
+# ---- software prefetch -------------------------------------------------------------------------------
+
+def _prefetch(write):
+    """An intrinsic f(row) (row: a 1-D C array) that asks for row's cache lines in L2 ahead of their use, one
+    prefetch per 64-byte line; write=True for a row about to be overwritten (its lines arrive owned, sparing
+    the store a read). Changes no value.
+
+    The backward kernels walk time in reverse, and step t-1's saved gates and states lie below step t's: the
+    hardware prefetchers, which follow a stream within a 4 KB page, start cold on every page, and a step at
+    T=1000 waited ~60 % longer than the same step with its data in cache. Prefetching step t-1's rows while
+    step t computes hides that."""
+    @intrinsic
+    def prefetch(typingctx, row):
+        if not (isinstance(row, types.Array) and row.ndim == 1 and row.layout == "C"):
+            return None
+
+        def codegen(context, builder, signature, args):
+            arr = context.make_array(signature.args[0])(context, builder, args[0])
+            i8p = ir.IntType(8).as_pointer()
+            i32 = ir.IntType(32)
+            fn = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch.p0i8")
+            intp = lambda v: context.get_constant(types.intp, v)  # noqa: E731
+            base = builder.bitcast(arr.data, i8p)
+            nbytes = builder.mul(cgutils.unpack_tuple(builder, arr.shape, 1)[0],
+                                 intp(context.get_abi_sizeof(arr.data.type.pointee)))
+            with cgutils.for_range_slice(builder, intp(0), nbytes, intp(64)) as (off, _):
+                # locality 2: into L2 (prefetcht1); the step's own product streams through L1 meanwhile
+                builder.call(fn, [builder.gep(base, [off]), ir.Constant(i32, int(write)), ir.Constant(i32, 2),
+                                  ir.Constant(i32, 1)])
+            return context.get_dummy_value()
+        return types.void(row), codegen
+    return prefetch
+
+
+prefetch_read, prefetch_write = _prefetch(False), _prefetch(True)
+
+
 # ---- subnormal floats --------------------------------------------------------------------------------
 
 # x86 MXCSR: flush-to-zero (results) and denormals-are-zero (inputs)

@@ -13,8 +13,9 @@ import numpy as np
 from numba import njit
 
 from rnnbench.backend import LayerGrads
-from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, norms, pack_backward, row_norm, row_norms,
-                                          run_blocks, sigmoid, stacked_weights, tanh, weight_grads)
+from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, norms, pack_backward, prefetch_read,
+                                          prefetch_write, row_norm, row_norms, run_blocks, sigmoid,
+                                          stacked_weights, tanh, weight_grads)
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, project, step_buffers, width
 from rnnbench.kernels.cpu.workspace import empty
 
@@ -58,6 +59,11 @@ def lstm_forward(lo, hi, x, w, bias, w_p, h0, c0, lengths, out, h, c, gates, cs)
                 z[b - lo, I:] = out_row
             else:
                 out_row[:] = zero
+            if t + 1 < T:
+                prefetch_write(out[t + 1, b])
+                if keep:
+                    prefetch_write(gates[t + 1, b])
+                    prefetch_write(cs[t + 1, b])
     h[lo:hi] = z[:, I:]
 
 
@@ -118,6 +124,12 @@ def lstm_backward(lo, hi, w, xo, w_p, peep, c0, gates, cs, lengths, d_out, dh, d
                     h_rn[t, b] = row_norm(d)
                     c_rn[t, b] = row_norm(dcb)
                 dab[:] = zero
+            if t > 0:
+                prefetch_read(gates[t - 1, b])
+                prefetch_read(d_out[t - 1, b])
+                prefetch_write(da[t - 1, b])
+                if t > 1:
+                    prefetch_read(cs[t - 2, b])
         matmul_rows(da[t], lo, hi, w, back)
         for b in range(lo, hi):
             dx[t, b] = back[b - lo, xo:xo + I]
