@@ -10,9 +10,8 @@ import numpy as np
 from numba import njit
 
 from rnnbench.backend import LayerGrads
-from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, norms, prefetch_read, prefetch_write,
-                                          row_norm, row_norms, run_blocks, sigmoid, stacked_weights, tanh,
-                                          weight_grads)
+from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, norms, row_norm, row_norms, run_blocks,
+                                          sigmoid, stacked_weights, tanh, weight_grads)
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, padded, project, step_buffers, width
 from rnnbench.kernels.cpu.workspace import empty
 
@@ -51,11 +50,6 @@ def gru_forward(lo, hi, x, w, nx, nh, bias, b_hn, h0, lengths, out, h, gates, hp
                 hb[:] = out_row
             else:
                 out_row[:] = zero
-            if t + 1 < T:
-                prefetch_write(out[t + 1, b])
-                if keep:
-                    prefetch_write(gates[t + 1, b])
-                    prefetch_write(hpn[t + 1, b])
     h[lo:hi] = z[:, I:]
 
 
@@ -115,14 +109,6 @@ def gru_backward(lo, hi, w_hh, w_ih, h0, out, gates, hpn, lengths, d_out, dh, dh
             dxn[t, b] = dxp_row[2 * H:]
             if with_norms:
                 h_rn[t, b] = row_norm(d)
-            if t > 0:
-                prefetch_read(gates[t - 1, b])
-                prefetch_read(hpn[t - 1, b])
-                prefetch_read(d_out[t - 1, b])
-                prefetch_write(dhp[t - 1, b])
-                prefetch_write(dxn[t - 1, b])
-                if t > 1:
-                    prefetch_read(out[t - 2, b])
         matmul_rows(dhp[t], lo, hi, w_hh, dh_prev)
         matmul_rows(dxs, 0, hi - lo, w_ih, dx_t)
         for b in range(lo, hi):

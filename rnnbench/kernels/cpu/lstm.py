@@ -13,17 +13,18 @@ import numpy as np
 from numba import njit
 
 from rnnbench.backend import LayerGrads
-from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, norms, pack_backward, prefetch_read,
-                                          prefetch_write, row_norm, row_norms, run_blocks, sigmoid,
-                                          stacked_weights, tanh, weight_grads)
+from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, norms, pack_backward, prefetch_pays,
+                                          prefetch_read, prefetch_write, row_norm, row_norms, run_blocks,
+                                          sigmoid, stacked_weights, tanh, weight_grads)
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, project, step_buffers, width
 from rnnbench.kernels.cpu.workspace import empty
 
 
 @njit(**KERNEL)
-def lstm_forward(lo, hi, x, w, bias, w_p, h0, c0, lengths, out, h, c, gates, cs):
+def lstm_forward(lo, hi, x, w, bias, w_p, h0, c0, lengths, ahead, out, h, c, gates, cs):
     # x: (T, B, I); w = pack([W_ih^T; W_hh^T]), the weights of z_t = [x_t | h_{t-1}]; bias: (4H,) b_ih + b_hh
-    # w_p: (3, H) peephole weights (zeros for lstm); h0, c0: (B, H); lengths: (B,)
+    # w_p: (3, H) peephole weights (zeros for lstm); h0, c0: (B, H); lengths: (B,); ahead: prefetch (see
+    # _common._prefetch)
     # written for rows lo:hi: out (T, B, H); h, c (B, H) final states; gates (Ts, B, 4H) i, f, g, o and
     # cs (Ts, B, H) the cell states c_t, with Ts = T (kept for the backward) or 1 (inference: overwritten)
     T, _, I = x.shape
@@ -59,7 +60,7 @@ def lstm_forward(lo, hi, x, w, bias, w_p, h0, c0, lengths, out, h, c, gates, cs)
                 z[b - lo, I:] = out_row
             else:
                 out_row[:] = zero
-            if t + 1 < T:
+            if ahead and t + 1 < T:
                 prefetch_write(out[t + 1, b])
                 if keep:
                     prefetch_write(gates[t + 1, b])
@@ -68,9 +69,10 @@ def lstm_forward(lo, hi, x, w, bias, w_p, h0, c0, lengths, out, h, c, gates, cs)
 
 
 @njit(**KERNEL)
-def lstm_backward(lo, hi, w, xo, w_p, peep, c0, gates, cs, lengths, d_out, dh, dc, da, dx, h_rn, c_rn, dw_p):
+def lstm_backward(lo, hi, w, xo, w_p, peep, c0, gates, cs, lengths, ahead, d_out, dh, dc, da, dx, h_rn, c_rn,
+                  dw_p):
     # w, xo = pack_backward(p); w_p: (3, H) (zeros without peepholes); peep: bool; c0: (B, H)
-    # gates: (T, B, 4H); cs: (T, B, H); lengths: (B,); d_out: (T, B, H)
+    # gates: (T, B, 4H); cs: (T, B, H); lengths: (B,); ahead: prefetch; d_out: (T, B, H)
     # dh, dc: (B, H) in dL/dh_n, dL/dc_n, out dL/dh0, dL/dc0
     # written for rows lo:hi: da (T, B, 4H); dx (T, B, I); h_rn, c_rn (T, B) row norms, or (0, 0): none;
     # dw_p (B, 3, H) per-row peephole grads (only if peep)
@@ -124,7 +126,7 @@ def lstm_backward(lo, hi, w, xo, w_p, peep, c0, gates, cs, lengths, d_out, dh, d
                     h_rn[t, b] = row_norm(d)
                     c_rn[t, b] = row_norm(dcb)
                 dab[:] = zero
-            if t > 0:
+            if ahead and t > 0:
                 prefetch_read(gates[t - 1, b])
                 prefetch_read(d_out[t - 1, b])
                 prefetch_write(da[t - 1, b])
@@ -150,8 +152,8 @@ def forward(cell, p, x, h0, c0, lengths, relu, keep):
     out, h, c = empty((T, B, H), x.dtype), np.empty_like(h0), np.empty_like(h0)
     gates, cs = empty((Ts, B, 4 * H), x.dtype), empty((Ts, B, H), x.dtype)
     run_blocks(lstm_forward, B, x=x, w=pack(stacked_weights(p)), bias=p["bias_ih"] + p["bias_hh"],
-               w_p=_peepholes(cell, p, H, x.dtype)[0], h0=h0, c0=c0, lengths=lengths, out=out, h=h, c=c,
-               gates=gates, cs=cs)
+               w_p=_peepholes(cell, p, H, x.dtype)[0], h0=h0, c0=c0, lengths=lengths,
+               ahead=prefetch_pays(out, gates, cs), out=out, h=h, c=c, gates=gates, cs=cs)
     return KernelForward(out, h, c, (gates, cs))
 
 
@@ -167,7 +169,8 @@ def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn, g
     gates, cs = saved
     w, xo = pack_backward(p)
     run_blocks(lstm_backward, B, w=w, xo=xo, w_p=w_p, peep=peep, c0=c0, gates=gates, cs=cs, lengths=lengths,
-               d_out=d_out, dh=dh, dc=dc, da=da, dx=dx, h_rn=h_rn, c_rn=c_rn, dw_p=dw_p)
+               ahead=prefetch_pays(gates, cs, d_out, da), d_out=d_out, dh=dh, dc=dc, da=da, dx=dx, h_rn=h_rn,
+               c_rn=c_rn, dw_p=dw_p)
     grads = weight_grads(p, x, h0, out, da)
     if peep:
         grads["weight_peephole"] = dw_p.sum(0).astype(out.dtype)

@@ -9,8 +9,8 @@ from numba import njit
 
 from rnnbench.backend import LayerGrads
 from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, activation_grad, norms, pack_backward,
-                                          prefetch_read, prefetch_write, row_norm, row_norms, run_blocks,
-                                          stacked_weights, tanh, weight_grads)
+                                          row_norm, row_norms, run_blocks, stacked_weights, tanh,
+                                          weight_grads)
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, project, step_buffers, width
 from rnnbench.kernels.cpu.workspace import empty
 
@@ -38,8 +38,6 @@ def rnn_forward(lo, hi, x, w, bias, h0, lengths, relu, out, h):
                 z[b - lo, I:] = out_row
             else:
                 out_row[:] = zero
-            if t + 1 < T:
-                prefetch_write(out[t + 1, b])
     h[lo:hi] = z[:, I:]
 
 
@@ -63,10 +61,6 @@ def rnn_backward(lo, hi, w, xo, out, lengths, relu, d_out, dh, dpre, dx, h_rn):
                 dpre_row[:] = zero
             if with_norms:
                 h_rn[t, b] = row_norm(d)
-            if t > 0:
-                prefetch_read(out[t - 1, b])
-                prefetch_read(d_out[t - 1, b])
-                prefetch_write(dpre[t - 1, b])
         matmul_rows(dpre[t], lo, hi, w, back)
         for b in range(lo, hi):
             dx[t, b] = back[b - lo, xo:xo + I]
