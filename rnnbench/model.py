@@ -84,14 +84,10 @@ class Model:
             h = fwd.h_n[-1]                                                # (B, H)
             d_h_n = np.zeros_like(fwd.h_n)
             d_h_n[-1] = dh
-            # np.zeros, not zeros_like: calloc'd pages all map the one zero page until written, so the
-            # (T, B, H) zeros cost no memset and are read from cache (zeros_like filled 10 MB per step at
-            # T=400)
-            g = self.rnn.backward(fwd, np.zeros(fwd.output.shape, fwd.output.dtype), d_h_n=d_h_n,
-                                  grad_norms=grad_norms)
+            g = self.rnn.backward(fwd, None, d_h_n=d_h_n, grad_norms=grad_norms, input_grad=False)
         else:
             h = fwd.output                                                 # (T, B, H)
-            g = self.rnn.backward(fwd, dh, grad_norms=grad_norms)
+            g = self.rnn.backward(fwd, dh, grad_norms=grad_norms, input_grad=False)
         flat_dy = dy.reshape(-1, self.output_size)
         grads = dict(g.params)
         grads["readout.weight"] = flat_dy.T @ h.reshape(-1, h.shape[-1])

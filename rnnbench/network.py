@@ -53,7 +53,7 @@ class Forward(NamedTuple):
 
 class Grads(NamedTuple):
     params: dict                  # state_dict keys -> gradient arrays
-    dx: np.ndarray                # (T, B, I)
+    dx: Optional[np.ndarray]      # (T, B, I); None from backward(..., input_grad=False)
     dh0: np.ndarray               # (L*D, B, H)
     dc0: Optional[np.ndarray]     # (L*D, B, H) or None
     grad_norms: Optional[np.ndarray]   # (L*D, T): ||dL/dh_t||_F per layer and direction (module doc);
@@ -253,12 +253,15 @@ class RNN:
         return Forward(give(inp), give(gather(h_n)), give(gather(c_n)) if has_c else None,
                        (caches, T, B, lengths, self._version) if grad else None)
 
-    def backward(self, out, d_output, d_h_n=None, d_c_n=None, device_arrays=False, grad_norms=True):
-        """Backpropagate through time from dL/d(output) (T, B, D*H) and optionally dL/dh_n, dL/dc_n
-        (L*D, B, H).
+    def backward(self, out, d_output, d_h_n=None, d_c_n=None, device_arrays=False, grad_norms=True,
+                 input_grad=True):
+        """Backpropagate through time from dL/d(output) (T, B, D*H), or None for zeros (a loss on the final
+        state alone), and optionally dL/dh_n, dL/dc_n (L*D, B, H).
         device_arrays=True (cuda backend): every gradient stays on the GPU as a numba device array.
         grad_norms=False: no gradient-norm curves (Grads.grad_norms and cell_grad_norms are None), which a
-        training step that does not read them saves computing."""
+        training step that does not read them saves computing.
+        input_grad=False: no dL/dx (Grads.dx is None), which a training step does not read either; the
+        CPU kernels then leave W_ih out of the backward's per-step product."""
         if not isinstance(out, Forward):
             raise InputError("backward needs the value returned by forward")
         if out.cache is None:
@@ -269,7 +272,10 @@ class RNN:
                              "changed after that forward (load_state_dict, or params taken for an update): "
                              "run forward again")
         L, D, H = self.num_layers, self.num_directions, self.hidden_size
-        d_out = self._array("d_output", d_output, (T, B, D * H))
+        # np.zeros: calloc'd pages all map the one zero page until written, so (T, B, H) zeros cost no
+        # memset and are read from cache
+        d_out = (np.zeros((T, B, D * H), self.dtype) if d_output is None
+                 else self._array("d_output", d_output, (T, B, D * H)))
         d_h_n = self._state("d_h_n", d_h_n, B)
         if self.spec.has_cell_state:
             d_c_n = self._state("d_c_n", d_c_n, B)
@@ -287,7 +293,7 @@ class RNN:
                 g = self.backend.backward_layer(self.spec, self.nonlinearity, self._params[i], caches[i],
                                                 reverse_within(d_dir, lengths) if d else d_dir, d_h_n[i],
                                                 d_c_n[i] if has_c else None, device_arrays=True,
-                                                grad_norms=grad_norms)
+                                                grad_norms=grad_norms, input_grad=input_grad or k > 0)
                 params.update({f"{name}{suffixes[i]}": keep(v) for name, v in g.params.items()})
                 dh0[i], dc0[i] = keep(g.dh0), keep(g.dc0)
                 if grad_norms:
@@ -295,8 +301,9 @@ class RNN:
                     # output
                     h_norms[i] = keep(g.h_norms)[::-1] if d else keep(g.h_norms)
                     c_norms[i] = (keep(g.c_norms)[::-1] if d else keep(g.c_norms)) if has_c else None
-                dx = keep(g.dx)
-                d_in = dx if d == 0 else d_in + reverse_within(dx, lengths)
+                if g.dx is not None:
+                    dx = keep(g.dx)
+                    d_in = dx if d == 0 else d_in + reverse_within(dx, lengths)
             d_out = d_in
         params = {key: give(params[key]) for key in self._keys()}        # state_dict's key order
         return Grads(params, give(d_out), give(gather(dh0)), give(gather(dc0)) if has_c else None,

@@ -45,7 +45,8 @@ def forward_layer(cell, act, p, x, h0, c0, lengths, keep=True, device_arrays=Fal
     return LayerForward(output, h, c, (x, lengths, saved, np.stack(h_prev)))
 
 
-def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn, device_arrays=False, grad_norms=True):
+def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn, device_arrays=False, grad_norms=True,
+                   input_grad=True):
     step_back = CELL_MODULES[cell.name].step_back
     x, lengths, saved, h_prev = fwd.cache
     T, B, _ = x.shape
@@ -86,4 +87,4 @@ def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn, device_arrays=False, gr
         "bias_hh": flat_h.sum(0),
         **extra,
     }
-    return LayerGrads(grads, dxp @ p["weight_ih"], dh, dc, h_norms, c_norms)
+    return LayerGrads(grads, dxp @ p["weight_ih"] if input_grad else None, dh, dc, h_norms, c_norms)

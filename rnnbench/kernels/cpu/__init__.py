@@ -29,7 +29,9 @@ def forward_layer(cell, act, p, x, h0, c0, lengths, keep=True, device_arrays=Fal
     return LayerForward(f.output, f.h_n, f.c_n, (x, h0, c0, lengths, f.saved))
 
 
-def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn, device_arrays=False, grad_norms=True):
+def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn, device_arrays=False, grad_norms=True,
+                   input_grad=True):
     x, h0, c0, lengths, saved = fwd.cache
     return _MODULES[cell.name].backward(cell, p, x, fwd.output, h0, c0, lengths, saved, relu=act == "relu",
-                                       d_out=d_out, d_hn=d_hn, d_cn=d_cn, grad_norms=grad_norms)
+                                       d_out=d_out, d_hn=d_hn, d_cn=d_cn, grad_norms=grad_norms,
+                                       input_grad=input_grad)

@@ -331,12 +331,22 @@ def stacked_weights(p):
     return np.concatenate([p["weight_ih"].T, p["weight_hh"].T])
 
 
-def pack_backward(p):
+def pack_backward(p, input_grad=True):
     """pack of [W_hh | W_ih] and the column xo where dL/dx_t starts: one product of a step's dL/da (B, G*H)
-    gives dL/dh_{t-1} (columns :H) and dL/dx_t (columns xo:xo + I), read while dL/da is still in cache."""
+    gives dL/dh_{t-1} (columns :H) and dL/dx_t (columns xo:xo + I), read while dL/da is still in cache.
+    Without input_grad, W_hh alone (a training step's first layer: at I = 2 its padded panel of W_ih was a
+    fifth of the product)."""
     w_hh, w_ih = p["weight_hh"], p["weight_ih"]
     (G, H), I = w_hh.shape, w_ih.shape[1]
+    if not input_grad:
+        return pack(w_hh), padded(H, w_hh.dtype)
     return pack(np.concatenate([w_hh, w_ih], axis=1), [(H, 0, G), (I, 0, G)]), padded(H, w_hh.dtype)
+
+
+def input_grad_buffer(T, B, I, dtype, input_grad):
+    """The backward kernels' dL/dx buffer (T, B, I), or (T, B, 0) without input_grad: a kernel reads its I
+    off the buffer and computes no dL/dx for I = 0."""
+    return workspace.empty((T, B, I if input_grad else 0), dtype)
 
 
 # multiply-adds per thread below which a weight-grad GEMM stays on the calling thread: waking a second

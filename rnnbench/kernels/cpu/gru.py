@@ -10,8 +10,8 @@ import numpy as np
 from numba import njit
 
 from rnnbench.backend import LayerGrads
-from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, norms, row_norm, row_norms, run_blocks,
-                                          sigmoid, stacked_weights, tanh, weight_grads)
+from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, input_grad_buffer, norms, row_norm,
+                                          row_norms, run_blocks, sigmoid, stacked_weights, tanh, weight_grads)
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, padded, project, step_buffers, width
 from rnnbench.kernels.cpu.workspace import empty
 
@@ -110,7 +110,8 @@ def gru_backward(lo, hi, w_hh, w_ih, h0, out, gates, hpn, lengths, d_out, dh, dh
             if with_norms:
                 h_rn[t, b] = row_norm(d)
         matmul_rows(dhp[t], lo, hi, w_hh, dh_prev)
-        matmul_rows(dxs, 0, hi - lo, w_ih, dx_t)
+        if I:
+            matmul_rows(dxs, 0, hi - lo, w_ih, dx_t)
         for b in range(lo, hi):
             dx[t, b] = dx_t[b - lo, :I]
             if t < lengths[b]:
@@ -137,7 +138,8 @@ def forward(cell, p, x, h0, c0, lengths, relu, keep):
     return KernelForward(out, h, None, (gates, hpn))
 
 
-def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn, grad_norms=True):
+def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn, grad_norms=True,
+             input_grad=True):
     """LayerGrads; the weight gradients from dhp, the n gate's input side from dxn (weight_grads)."""
     gates, hpn = saved
     T, B, H = out.shape
@@ -145,8 +147,8 @@ def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn, g
     dhp = empty(gates.shape, gates.dtype)
     dxn = empty(out.shape, out.dtype)
     h_rn = row_norms(T, B, grad_norms)
-    dx = empty((T, B, p["weight_ih"].shape[1]), out.dtype)
+    dx = input_grad_buffer(T, B, p["weight_ih"].shape[1], out.dtype, input_grad)
     run_blocks(gru_backward, B, w_hh=pack(p["weight_hh"]), w_ih=pack(p["weight_ih"]), h0=h0, out=out,
                gates=gates, hpn=hpn, lengths=lengths, d_out=d_out, dh=dh, dhp=dhp, dxn=dxn, dx=dx, h_rn=h_rn)
-    return LayerGrads(weight_grads(p, x, h0, out, dhp, dxn), dx, dh, None, norms(h_rn, out.dtype),
-                      None)
+    return LayerGrads(weight_grads(p, x, h0, out, dhp, dxn), dx if input_grad else None, dh, None,
+                      norms(h_rn, out.dtype), None)

@@ -10,7 +10,8 @@ import numpy as np
 from numba import njit
 
 from rnnbench.backend import LayerGrads
-from rnnbench.kernels.cpu._common import (KERNEL, MIN_BLOCK_MACS, KernelForward, activation_grad, norms,
+from rnnbench.kernels.cpu._common import (KERNEL, MIN_BLOCK_MACS, KernelForward, activation_grad,
+                                          input_grad_buffer, norms,
                                           row_norm, row_norms, run_blocks, tanh, transposed_products)
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, width
 from rnnbench.kernels.cpu.workspace import empty
@@ -74,7 +75,8 @@ def indrnn_backward(lo, hi, w, w_hh, h0, out, lengths, relu, d_out, dh, dpre, dx
                 dpre_row[:] = zero
                 if with_norms:
                     h_rn[t, b] = row_norm(d)
-        matmul_rows(dpre[t], lo, hi, w, back)
+        if I:
+            matmul_rows(dpre[t], lo, hi, w, back)
         for b in range(lo, hi):
             dx[t, b] = back[b - lo, :I]
 
@@ -89,14 +91,15 @@ def forward(cell, p, x, h0, c0, lengths, relu, keep):
     return KernelForward(out, h, None, None)
 
 
-def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn, grad_norms=True):
+def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn, grad_norms=True,
+             input_grad=True):
     """LayerGrads: weight_ih and both biases from one GEMM of dL/dpre with [1 | x], weight_hh from the
     kernel's per-row sums."""
     T, B, I = x.shape
     H = out.shape[2]
     dh = d_hn.copy()
     dpre = empty(out.shape, out.dtype)
-    dx = empty((T, B, I), out.dtype)
+    dx = input_grad_buffer(T, B, I, out.dtype, input_grad)
     h_rn = row_norms(T, B, grad_norms)
     dw_hh = np.empty((B, H))
     run_blocks(indrnn_backward, B, w=pack(p["weight_ih"]), w_hh=p["weight_hh"], h0=h0, out=out,
@@ -110,4 +113,4 @@ def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn, g
     bias = g[:, 0].copy()                         # the two biases enter as one sum: equal gradients
     grads = {"weight_ih": np.ascontiguousarray(g[:, 1:]), "weight_hh": dw_hh.sum(0).astype(out.dtype),
              "bias_ih": bias, "bias_hh": bias.copy()}
-    return LayerGrads(grads, dx, dh, None, norms(h_rn, out.dtype), None)
+    return LayerGrads(grads, dx if input_grad else None, dh, None, norms(h_rn, out.dtype), None)

@@ -13,7 +13,8 @@ import numpy as np
 from numba import njit
 
 from rnnbench.backend import LayerGrads
-from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, norms, pack_backward, prefetch_pays,
+from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, input_grad_buffer, norms, pack_backward,
+                                          prefetch_pays,
                                           prefetch_read, prefetch_write, row_norm, row_norms, run_blocks,
                                           sigmoid, stacked_weights, tanh, weight_grads)
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, project, step_buffers, width
@@ -157,21 +158,23 @@ def forward(cell, p, x, h0, c0, lengths, relu, keep):
     return KernelForward(out, h, c, (gates, cs))
 
 
-def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn, grad_norms=True):
+def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn, grad_norms=True,
+             input_grad=True):
     """LayerGrads; the weight gradients from dL/d(pre-activations) (weight_grads), plus the peepholes'."""
     T, B, H = out.shape
     dh, dc = d_hn.copy(), d_cn.copy()          # the kernel updates them in place
     da = empty((T, B, 4 * H), out.dtype)
-    dx = empty((T, B, p["weight_ih"].shape[1]), out.dtype)
+    dx = input_grad_buffer(T, B, p["weight_ih"].shape[1], out.dtype, input_grad)
     h_rn, c_rn = row_norms(T, B, grad_norms), row_norms(T, B, grad_norms)
     w_p, peep = _peepholes(cell, p, H, out.dtype)
     dw_p = np.empty((B, 3, H)) if peep else np.empty((B, 0, 0))
     gates, cs = saved
-    w, xo = pack_backward(p)
+    w, xo = pack_backward(p, input_grad)
     run_blocks(lstm_backward, B, w=w, xo=xo, w_p=w_p, peep=peep, c0=c0, gates=gates, cs=cs, lengths=lengths,
                ahead=prefetch_pays(gates, cs, d_out, da), d_out=d_out, dh=dh, dc=dc, da=da, dx=dx, h_rn=h_rn,
                c_rn=c_rn, dw_p=dw_p)
     grads = weight_grads(p, x, h0, out, da)
     if peep:
         grads["weight_peephole"] = dw_p.sum(0).astype(out.dtype)
-    return LayerGrads(grads, dx, dh, dc, norms(h_rn, out.dtype), norms(c_rn, out.dtype))
+    return LayerGrads(grads, dx if input_grad else None, dh, dc, norms(h_rn, out.dtype),
+                      norms(c_rn, out.dtype))

@@ -8,7 +8,8 @@ import numpy as np
 from numba import njit
 
 from rnnbench.backend import LayerGrads
-from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, activation_grad, norms, pack_backward,
+from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, activation_grad, input_grad_buffer, norms,
+                                          pack_backward,
                                           row_norm, row_norms, run_blocks, stacked_weights, tanh,
                                           weight_grads)
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, project, step_buffers, width
@@ -77,14 +78,16 @@ def forward(cell, p, x, h0, c0, lengths, relu, keep):
     return KernelForward(out, h, None, None)
 
 
-def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn, grad_norms=True):
+def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn, grad_norms=True,
+             input_grad=True):
     """LayerGrads; the weight gradients from dL/d(pre-activation) (weight_grads)."""
     T, B, _ = out.shape
     dh = d_hn.copy()
     dpre = empty(out.shape, out.dtype)
-    dx = empty((T, B, p["weight_ih"].shape[1]), out.dtype)
+    dx = input_grad_buffer(T, B, p["weight_ih"].shape[1], out.dtype, input_grad)
     h_rn = row_norms(T, B, grad_norms)
-    w, xo = pack_backward(p)
+    w, xo = pack_backward(p, input_grad)
     run_blocks(rnn_backward, B, w=w, xo=xo, out=out, lengths=lengths, relu=relu, d_out=d_out, dh=dh,
                dpre=dpre, dx=dx, h_rn=h_rn)
-    return LayerGrads(weight_grads(p, x, h0, out, dpre), dx, dh, None, norms(h_rn, out.dtype), None)
+    return LayerGrads(weight_grads(p, x, h0, out, dpre), dx if input_grad else None, dh, None,
+                      norms(h_rn, out.dtype), None)

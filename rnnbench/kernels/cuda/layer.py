@@ -94,7 +94,8 @@ def forward_layer(cell, act, p, x, h0, c0, lengths, keep=True, device_arrays=Fal
                         LayerCache(x, lengths, hs, cs, saved))
 
 
-def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn, device_arrays=False, grad_norms=True):
+def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn, device_arrays=False, grad_norms=True,
+                   input_grad=True):
     cache = fwd.cache                                                   # a LayerCache
     x, lengths, hs, cs, saved = cache.x, cache.lengths, cache.hs, cache.cs, cache.saved
     dtype = np.dtype(x.dtype)
@@ -134,7 +135,8 @@ def backward_layer(cell, act, p, fwd, d_out, d_hn, d_cn, device_arrays=False, gr
     grads["bias_hh"] = column_sums(dhp2).reshape(GH) if kern.SEPARATE_DHP else _copy(grads["bias_ih"], dtype)
     if peep:
         grads["weight_peephole"] = column_sums(dwd.reshape(T * B, 3 * H)).reshape(3, H)
-    dx = matmul(dxp2, w["weight_ih"], cuda.device_array((T * B, I), dtype)).reshape(T, B, I)
+    dx = (matmul(dxp2, w["weight_ih"], cuda.device_array((T * B, I), dtype)).reshape(T, B, I) if input_grad
+          else None)
     h_norms = step_norms(dh_seq) if grad_norms else None
     c_norms = step_norms(dc_seq) if has_c and grad_norms else None
     if not device_arrays:
