@@ -5,18 +5,22 @@ to the slow drifts of a shared machine (another job starting, frequency changes)
 function sees the same conditions. Each timed call directly follows an untimed call of the same function,
 so it runs in its steady state, as in a training loop: the thread pools of the function timed before it
 (OpenMP and BLAS workers spin for a while after each call) have quieted down and its own are awake.
-Without that lead-in a 1 ms call measured right after PyTorch ran 2-7x slower. Bench rows report the
-median, which ignores the odd preempted repeat.
+Without that lead-in a 1 ms call measured right after PyTorch ran 2-7x slower. The lead-in lasts at least
+LEAD_IN_S: JAX's workers spin longer than one 0.1-0.5 ms call, and beside them a one-row call read up to
+40 % slower. Bench rows report the median, which ignores the odd preempted repeat.
 """
 import gc
 import time
+
+LEAD_IN_S = 0.02
 
 
 def time_interleaved(fns, repeats, warmup=1):
     """Wall times in seconds of `repeats` timed calls of each zero-argument callable in `fns`: one list each.
 
     Each is first called `warmup` times untimed (so compilation and first-touch allocation are never timed),
-    and every timed call follows one untimed lead-in call of the same function;
+    and every timed call follows untimed lead-in calls of the same function (one, or as many as fill
+    LEAD_IN_S);
     the garbage collector runs once after the warm-up and is off during each timed call, as in `timeit`
     (a full collection per call would cost more than a small call: the heap holds torch's and Numba's
     objects).
@@ -28,7 +32,10 @@ def time_interleaved(fns, repeats, warmup=1):
     times = [[] for _ in fns]
     for _ in range(repeats):
         for fn, ts in zip(fns, times):
+            start = time.perf_counter()
             fn()
+            while time.perf_counter() - start < LEAD_IN_S:
+                fn()
             gc.disable()
             try:
                 start = time.perf_counter()
