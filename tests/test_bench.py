@@ -6,14 +6,16 @@ the comparators compute what rnnbench computes.
 """
 import csv
 import importlib.util
+import itertools
 import json
 import sys
+import time
 
 import numpy as np
 import pytest
 import torch
 
-from rnnbench.bench import run_bench
+from rnnbench.bench import run_bench, timing
 from rnnbench.bench.timing import time_interleaved
 from rnnbench.bench.torch_cells import TorchPeephole
 from rnnbench.cli import main
@@ -198,7 +200,7 @@ def test_missing_jax_is_skipped_with_a_note(monkeypatch, capsys):
 
 def test_train_step_rows_agree_with_torch_in_float64():
     # one adding-model optimizer step per cell, rnnbench's train_step against the same step in PyTorch:
-    # after the same steps on the same batch, the loss and the update of one more step agree to rounding
+    # the loss and the update of the first step from the same weights on the same batch agree to rounding
     rows, meta = run_bench(cells=("rnn", "gru", "lstm", "peephole"), backends=("cpu",), against="torch",
                            dtype="float64", threads=1, repeats=1, passes=("train-step",),
                            train_shape=(8, 4, 6))
@@ -206,11 +208,23 @@ def test_train_step_rows_agree_with_torch_in_float64():
     assert all(r["against"] == "torch" and r["max_rel_diff"] < 1e-10 for r in rows)
 
 
-def test_time_interleaved_warms_up_then_alternates_with_a_lead_in():
+def test_time_interleaved_warms_up_then_alternates_with_a_lead_in(monkeypatch):
+    monkeypatch.setattr(timing, "LEAD_IN_S", 0.0)      # one lead-in call each
     calls = []
     times = time_interleaved([lambda: calls.append("a"), lambda: calls.append("b")], repeats=3, warmup=2)
     assert calls == ["a", "a", "b", "b"] + ["a", "a", "b", "b"] * 3
     assert len(times) == 2 and all(len(ts) == 3 and min(ts) >= 0 for ts in times)
+
+
+def test_lead_ins_last_lead_in_s(monkeypatch):
+    # each timed call ends a run of calls of its function that began at least LEAD_IN_S before it
+    monkeypatch.setattr(timing, "LEAD_IN_S", 0.01)
+    calls = []
+    time_interleaved([lambda: calls.append(("a", time.perf_counter())),
+                      lambda: calls.append(("b", time.perf_counter()))], repeats=2, warmup=1)
+    runs = [list(g) for _, g in itertools.groupby(calls[2:], key=lambda c: c[0])]
+    assert [r[0][0] for r in runs] == ["a", "b", "a", "b"]
+    assert all(len(r) > 2 and r[-1][1] - r[0][1] >= 0.0099 for r in runs)
 
 
 # ---- the PyTorch peephole comparator, checked against the NumPy reference and against nn.LSTM ----------

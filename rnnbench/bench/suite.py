@@ -43,7 +43,7 @@ def _rows(cell, shape, pass_, ours, theirs, times, settings):
     """One row per backend: its time and, per comparator, the time it was compared with and the ratio."""
     T, B, I, H = shape
     flop = layer_flop(cell, T, B, I, H, pass_)
-    # once per workload: a training step's results() takes one more step
+    # once per workload: a training step's results() steps a fresh copy of its model
     their_results = {key: w.results() for key, w in theirs.items()}
     rows = []
     for b, w in ours.items():
