@@ -30,7 +30,10 @@ def _measure(pass_, ours, theirs, repeats, warmup):
     """Median times of every workload in ours (backend -> workload) and theirs ((name, device) -> workload)
     as one dict."""
     workloads = {**ours, **theirs}
-    times = time_interleaved([getattr(w, METHOD[pass_]) for w in workloads.values()], repeats, warmup)
+    # a training step's results() takes one more step after the timed ones and compares the updates, so
+    # both sides must take equally many: one lead-in call each (a 10-100 ms step outlasts any worker's spin)
+    times = time_interleaved([getattr(w, METHOD[pass_]) for w in workloads.values()], repeats, warmup,
+                             lead_in_s=0 if pass_ == "train-step" else None)
     return {key: statistics.median(ts) for key, ts in zip(workloads, times)}
 
 
@@ -43,7 +46,7 @@ def _rows(cell, shape, pass_, ours, theirs, times, settings):
     """One row per backend: its time and, per comparator, the time it was compared with and the ratio."""
     T, B, I, H = shape
     flop = layer_flop(cell, T, B, I, H, pass_)
-    # once per workload: a training step's results() steps a fresh copy of its model
+    # once per workload: a training step's results() takes one more step
     their_results = {key: w.results() for key, w in theirs.items()}
     rows = []
     for b, w in ours.items():

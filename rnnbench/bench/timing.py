@@ -15,16 +15,17 @@ import time
 LEAD_IN_S = 0.02
 
 
-def time_interleaved(fns, repeats, warmup=1):
+def time_interleaved(fns, repeats, warmup=1, lead_in_s=None):
     """Wall times in seconds of `repeats` timed calls of each zero-argument callable in `fns`: one list each.
 
     Each is first called `warmup` times untimed (so compilation and first-touch allocation are never timed),
     and every timed call follows untimed lead-in calls of the same function (one, or as many as fill
-    LEAD_IN_S);
+    lead_in_s, LEAD_IN_S by default; 0: exactly one, so that every function is called equally often);
     the garbage collector runs once after the warm-up and is off during each timed call, as in `timeit`
     (a full collection per call would cost more than a small call: the heap holds torch's and Numba's
     objects).
     """
+    lead_in = LEAD_IN_S if lead_in_s is None else lead_in_s
     for fn in fns:
         for _ in range(warmup):
             fn()
@@ -34,7 +35,7 @@ def time_interleaved(fns, repeats, warmup=1):
         for fn, ts in zip(fns, times):
             start = time.perf_counter()
             fn()
-            while time.perf_counter() - start < LEAD_IN_S:
+            while time.perf_counter() - start < lead_in:
                 fn()
             gc.disable()
             try:

@@ -8,10 +8,9 @@ weights on the same batch: the layer of torch_cells.torch_layer (nn.RNN/GRU/LSTM
 plus nn.Linear(H, O) as the readout (on the last step's state for mse tasks, on every step for
 cross-entropy ones), the task's loss, torch.nn.utils.clip_grad_norm_ and torch.optim.Adam.
 
-Both expose step() (one timed optimizer step) and results(): the loss and the parameter update of the first
-step from the initial weights, taken on a fresh copy, so they compare however many steps the timing took (its
-lead-ins are timed, not counted); the updates agree to rounding where the forward, the gradients, the
-clipping and Adam do.
+Both expose step() (one timed optimizer step) and results(): the loss and the parameter update of one
+further, untimed step. Both sides take the same number of steps on the same batch, so after the same
+training history the updates agree to rounding where the forward, the gradients, the clipping and Adam do.
 """
 import numpy as np
 
@@ -47,11 +46,10 @@ class RnnbenchTrainStep:
         self._loss = train_step(self.task, self.model, self.optimizer, self.batch, self.config)[0]
 
     def results(self):
-        fresh = RnnbenchTrainStep(self.config)
-        before = fresh.model.state_dict()
-        fresh.step()
-        after = fresh.model.state_dict()
-        return {"loss": np.array([fresh._loss]), **{f"update {k}": after[k] - before[k] for k in after}}
+        before = self.model.state_dict()
+        self.step()
+        after = self.model.state_dict()
+        return {"loss": np.array([self._loss]), **{f"update {k}": after[k] - before[k] for k in after}}
 
 
 class TorchTrainStep:
@@ -63,7 +61,6 @@ class TorchTrainStep:
 
         from rnnbench.bench.torch_cells import TORCH_DTYPES, torch_layer
         config, task, batch = ours.config, ours.task, ours.batch
-        self.config, self.device = config, device
         if config["optimizer"] != "adam" or config["clip_mode"] != "norm" or config["layers"] != 1:
             raise InputError("the PyTorch training step is written for one layer, Adam and clipping by norm")
         if batch.lengths is not None:
@@ -101,8 +98,7 @@ class TorchTrainStep:
         self._loss = loss.item()       # the training loop records it; .item() also waits for a GPU
 
     def results(self):
-        fresh = TorchTrainStep(RnnbenchTrainStep(self.config), self.device)
-        before = {k: p.detach().clone() for k, p in fresh.named.items()}
-        fresh.step()
-        return {"loss": np.array([fresh._loss]),
-                **{f"update {k}": to_numpy(p.detach() - before[k]) for k, p in fresh.named.items()}}
+        before = {k: p.detach().clone() for k, p in self.named.items()}
+        self.step()
+        return {"loss": np.array([self._loss]),
+                **{f"update {k}": to_numpy(p.detach() - before[k]) for k, p in self.named.items()}}
