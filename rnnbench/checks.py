@@ -7,11 +7,15 @@ finite after the cast, so a value that overflows float32 is refused like an Inf.
 from collections.abc import Mapping
 
 import numpy as np
+from numba import njit
 
 from rnnbench.errors import InputError
 from rnnbench.tensors import is_tensor, to_numpy
 
 DTYPES = ("float32", "float64")
+# float dtype -> (the unsigned integer of its width, its exponent bits)
+_EXPONENT = {np.dtype(np.float32): (np.uint32, np.uint32(0x7F800000)),
+             np.dtype(np.float64): (np.uint64, np.uint64(0x7FF0000000000000))}
 
 
 def positive_int(name, value):
@@ -88,12 +92,34 @@ def check_real(name, a):
         raise InputError(f"{name} must be numeric, got dtype {a.dtype}")
 
 
+@njit(cache=True, nogil=True)
+def _largest_exponent(bits, mask):
+    # bits: (n,) the unsigned-integer view of a float array -> the largest bits & mask, which is mask itself
+    # exactly where some element is inf or NaN (every exponent bit set)
+    m = bits.dtype.type(0)
+    for i in range(bits.shape[0]):
+        v = bits[i] & mask
+        if v > m:
+            m = v
+    return m
+
+
+def all_finite(a):
+    """Whether a (a C-contiguous float array) holds no inf or NaN: one pass over its exponent bits, without
+    the boolean temporary of np.isfinite (which took 2.5 ms of a 170 ms forward+backward for a 33 MB
+    dL/d(output))."""
+    if a.dtype not in _EXPONENT or not a.flags.c_contiguous:
+        return bool(np.isfinite(a).all())
+    uint, mask = _EXPONENT[a.dtype]
+    return bool(_largest_exponent(a.reshape(-1).view(uint), mask) != mask)
+
+
 def cast_finite(name, a, dtype, copy=False):
     """a (real) as a C-contiguous array of dtype, refused when it holds NaN/Inf or values beyond dtype's
     range."""
     with np.errstate(over="ignore"):                  # overflow of the cast is reported below, not warned
         out = np.array(a, dtype=dtype, order="C", copy=True) if copy else np.ascontiguousarray(a, dtype=dtype)
-    if not np.isfinite(out).all():
+    if not all_finite(out):
         if a.dtype.kind == "f" and not np.isfinite(a).all():
             raise InputError(f"{name} contains NaN or Inf")
         raise InputError(f"{name} has values beyond the range of {dtype} (largest {np.finfo(dtype).max:.4g})")

@@ -239,3 +239,22 @@ def test_sizes_no_array_can_hold_are_refused_before_any_work(kwargs):
     """These used to hang (a Python loop over 1e30 layers) or raise numpy's ValueError/TypeError."""
     args = {"input_size": I, "hidden_size": H, **kwargs}
     _raises(lambda: rnnbench.RNN("lstm", backend="reference", **args), next(iter(kwargs)))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_all_finite_matches_numpy_at_every_position(dtype):
+    # the exponent-bit scan behind every finiteness check, against np.isfinite: inf, -inf and NaN (quiet,
+    # signalling, negative) anywhere, beside the largest finite values and subnormals
+    from rnnbench.checks import all_finite
+    info = np.finfo(dtype)
+    base = np.array([0.0, -0.0, 1.0, info.max, -info.max, info.tiny, info.smallest_subnormal] * 5, dtype)
+    assert all_finite(base) and all_finite(base[:0]) and all_finite(base.reshape(5, 7))
+    bad = [np.inf, -np.inf, np.nan, -np.nan,
+           np.frombuffer(np.array([0x7F800001 if dtype == "float32" else 0x7FF0000000000001],
+                                  "u4" if dtype == "float32" else "u8").tobytes(), dtype)[0]]
+    for value in bad:
+        for i in (0, 17, base.size - 1):
+            a = base.copy()
+            a[i] = value
+            assert not np.isfinite(a).all() and not all_finite(a)
+    assert not all_finite(np.array([[1.0, np.nan]], dtype).T)        # not contiguous: NumPy's check
