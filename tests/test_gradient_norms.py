@@ -29,21 +29,3 @@ def test_norms_scale_exactly_with_tiny_gradients(backend, cell, dtype, k):
             continue
         assert np.all(a > 0)
         np.testing.assert_allclose(np.asarray(b, np.float64) * 2.0 ** k, a, rtol=rtol)
-
-
-@pytest.mark.parametrize("cell", list(CELLS))
-def test_without_norms_the_same_gradients_and_no_curves(backend, cell):
-    # a training step skips the curves (train_step); its gradients must be those of a full backward
-    require_cell(backend, cell)
-    limits = BACKENDS[backend]
-    T, B, I, H = min(6, limits.T), min(3, limits.B), min(2, limits.I), min(5, limits.H)
-    rng = np.random.default_rng(2)
-    m = rnnbench.RNN(cell, I, H, num_layers=2, bidirectional=True, backend=backend, seed=5)
-    out = m.forward(rng.standard_normal((T, B, I)), lengths=np.array([T, 2, 1][:B]))
-    d_out = rng.standard_normal((T, B, 2 * H))
-    full, bare = m.backward(out, d_out), m.backward(out, d_out, grad_norms=False)
-    assert bare.grad_norms is None and bare.cell_grad_norms is None
-    for key in full.params:
-        np.testing.assert_array_equal(bare.params[key], full.params[key])
-    np.testing.assert_array_equal(bare.dx, full.dx)
-    np.testing.assert_array_equal(bare.dh0, full.dh0)
