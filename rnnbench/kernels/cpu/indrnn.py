@@ -11,8 +11,8 @@ from numba import njit
 
 from rnnbench.backend import LayerGrads
 from rnnbench.kernels.cpu._common import (KERNEL, MIN_BLOCK_MACS, KernelForward, activation_grad,
-                                          input_grad_buffer, norms,
-                                          row_norm, row_norms, run_blocks, tanh, transposed_products)
+                                          input_grad_buffer, norms, row_norm, row_norms, run_blocks, tanh,
+                                          transposed_products)
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, width
 from rnnbench.kernels.cpu.workspace import empty
 

@@ -14,9 +14,8 @@ from numba import njit
 
 from rnnbench.backend import LayerGrads
 from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, input_grad_buffer, norms, pack_backward,
-                                          prefetch_pays,
-                                          prefetch_read, prefetch_write, row_norm, row_norms, run_blocks,
-                                          sigmoid, stacked_weights, tanh, weight_grads)
+                                          prefetch_pays, prefetch_read, prefetch_write, row_norm, row_norms,
+                                          run_blocks, sigmoid, stacked_weights, tanh, weight_grads)
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, project, step_buffers, width
 from rnnbench.kernels.cpu.workspace import empty
 
