@@ -17,7 +17,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from rnnbench.kernels.cpu.isa import HAS_FMA, ISA, VECTOR_BYTES
+from rnnbench.kernels.cpu.isa import HAS_FMA, ISA, VECTOR_BYTES, VECTOR_REGISTERS
 
 # (MR, PANEL_VECTORS) per ISA: rows per tile and vectors per panel (NR = PANEL_VECTORS * lanes).
 # MR x PANEL_VECTORS accumulators + PANEL_VECTORS loads + 1 broadcast must fit the register file (16 vectors
@@ -26,8 +26,8 @@ from rnnbench.kernels.cpu.isa import HAS_FMA, ISA, VECTOR_BYTES
 # AVX-512 Xeon: 4x2 141/104/95, 8x2 157/130/118, 8x3 165/147/156 alone but 20 % more padded columns in a
 # backward's [dh | dx] sections (NR 48 against H = 128 + I), which made the real LSTM backward 13 % slower
 # than 8x2; 4x4 and 6x4 lost rows of reuse. AVX2 EPYC: 4x2 (6-, 8- and 12-row tiles were slower).
-# The leftover rows of a block run a one-row tile with the same k-sequential sums, so a row's numbers do not
-# depend on how rows are blocked over threads: results agree bitwise across thread counts. (Interleaved
+# The leftover rows of a block run two- and one-row tiles with the same k-sequential sums, so a row's numbers
+# do not depend on how rows are blocked over threads: results agree bitwise across thread counts. (Interleaved
 # k-phases for that tile, once used to hide FMA latency, changed its rounding and bought nothing measurable
 # at B = 1, where streaming the weights from L2 bounds a step.)
 TILES = {"avx512": (8, 2), "avx2": (4, 2), "portable": (4, 2)}
@@ -162,9 +162,15 @@ def _tile_intrinsic(rows, spans=1):
 # PANEL_VECTORS independent FMA chains, too few to cover the FMA's latency (a B = 1 step ran at a quarter of
 # the core's FMA rate); WIDE panels per call give it WIDE times as many, with the same k-sequential sums.
 WIDE = 4
+# Where the register file holds two rows' worth of a wide tile (AVX-512: 16 accumulators, 8 panel vectors),
+# leftover rows go two at a time: each pass over the panels then serves two rows (a training step's B = 50
+# left 2 rows after six 8-row tiles, and streaming W_hh from L2 once per row cost its backward step 4 us).
+PAIR = 2 if 3 * WIDE * PANEL_VECTORS + 1 <= VECTOR_REGISTERS else 1
 _tile_mr = _tile_intrinsic(MR)
 _tile_1 = _tile_intrinsic(1)
 _tile_1_wide = _tile_intrinsic(1, WIDE)
+_tile_pair = _tile_intrinsic(PAIR)
+_tile_pair_wide = _tile_intrinsic(PAIR, WIDE)
 
 
 @njit(inline="always")
@@ -183,10 +189,11 @@ def matmul_rows(a, lo, hi, w, c):
     """c[:hi-lo, :P*NR] = a[lo:hi] @ W, with w = pack(W, ...) = (panels, kr).
 
     a: (M, K); panels: (P, K, NR); kr: (P, 2); c: (>= hi-lo, >= P*NR). Panels outermost: one panel (K x NR)
-    stays in L1 while every row block passes over it; the leftover rows take WIDE panels at once where
-    those share their k rows."""
+    stays in L1 while every row block passes over it; the leftover rows (PAIR, then one at a time) take WIDE
+    panels at once where those share their k rows."""
     panels, kr = w
     rest = lo + (hi - lo) // MR * MR      # rows from here on are leftovers
+    single = rest + (hi - rest) // PAIR * PAIR    # leftover rows from here on go one at a time
     wide_to = 0                           # panels below this had their leftover rows done by a wide tile
     for p in range(panels.shape[0]):
         k0, k1 = kr[p, 0], kr[p, 1]
@@ -194,11 +201,15 @@ def matmul_rows(a, lo, hi, w, c):
             _tile_mr(a, r, panels, p, k0, k1, c, r - lo)
         if rest < hi and p >= wide_to:
             if _same_k(kr, p, WIDE):
-                for r in range(rest, hi):
+                for r in range(rest, single, PAIR):
+                    _tile_pair_wide(a, r, panels, p, k0, k1, c, r - lo)
+                for r in range(single, hi):
                     _tile_1_wide(a, r, panels, p, k0, k1, c, r - lo)
                 wide_to = p + WIDE
             else:
-                for r in range(rest, hi):
+                for r in range(rest, single, PAIR):
+                    _tile_pair(a, r, panels, p, k0, k1, c, r - lo)
+                for r in range(single, hi):
                     _tile_1(a, r, panels, p, k0, k1, c, r - lo)
 
 
