@@ -1,11 +1,11 @@
 """The CPU kernels' packed-weight product (kernels.cpu.gemm) against NumPy in float64: every tile path
-(MR-row tiles, leftover rows one panel or WIDE panels at a time), row offsets, padded columns, and sections
-with their own k ranges."""
+(MR-row tiles, leftover rows one panel or WIDE panels at a time, narrow and broad panels), row offsets,
+padded columns, and sections with their own k ranges."""
 import numpy as np
 import pytest
 from numba import njit
 
-from rnnbench.kernels.cpu.gemm import matmul_rows, pack, padded, panel_width, width
+from rnnbench.kernels.cpu.gemm import BROAD_VECTORS, matmul_rows, pack, padded, panel_width, width
 
 
 @njit(cache=False)
@@ -15,12 +15,13 @@ def product(a, lo, hi, w, c):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("M,K,N,lo,hi", [(9, 7, 33, 0, 9), (12, 130, 512, 3, 12), (1, 1, 1, 0, 1),
-                                        (6, 20, 17, 5, 6), (40, 65, 8, 1, 39)])
+                                        (6, 20, 17, 5, 6), (40, 65, 8, 1, 39), (19, 40, 100, 2, 19)])
 def test_matches_numpy(dtype, M, K, N, lo, hi):
     rng = np.random.default_rng(M * K + N)
     a, w = rng.standard_normal((M, K)).astype(dtype), rng.standard_normal((K, N)).astype(dtype)
     packed = pack(w)
-    assert width(packed) == padded(N, dtype) and width(packed) % panel_width(dtype) == 0
+    nr = packed[0].shape[2]
+    assert nr in (panel_width(dtype), panel_width(dtype, BROAD_VECTORS)) and width(packed) == -(-N // nr) * nr
     c = np.full((hi - lo + 1, width(packed)), np.nan, dtype)
     product(a, lo, hi, packed, c)
     want = a[lo:hi].astype(np.float64) @ w.astype(np.float64)
@@ -28,6 +29,19 @@ def test_matches_numpy(dtype, M, K, N, lo, hi):
     assert np.max(np.abs(c[:hi - lo, :N] - want)) <= tol * max(1.0, np.max(np.abs(want))) * np.sqrt(K)
     assert np.all(c[:hi - lo, N:] == 0)             # zero-padded panels
     assert np.all(np.isnan(c[hi - lo]))              # nothing written past hi - lo rows
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_broad_panels_where_they_pad_little(dtype):
+    # an unsectioned pack takes BROAD_VECTORS panels where they pad at most a few columns more (4H = 512: 528
+    # against 512), narrow ones where they would pad many (128: 144) and always for sections
+    lanes = panel_width(dtype, 1)
+    broad = panel_width(dtype, BROAD_VECTORS)
+    w = np.ones((3, 64 * lanes), dtype)
+    assert pack(w)[0].shape[2] == broad
+    assert pack(w, [(64 * lanes, 0, 3)])[0].shape[2] == panel_width(dtype)
+    assert pack(np.ones((3, 16 * lanes), dtype))[0].shape[2] == (panel_width(dtype) if BROAD_VECTORS == 3
+                                                                  else broad)
 
 
 def test_sections_restrict_k_and_start_on_panels():

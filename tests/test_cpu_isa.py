@@ -107,6 +107,6 @@ def test_an_edit_to_the_inlined_gemm_recompiles_the_kernels(tmp_path):
     gemm = tmp_path / "rnnbench" / "kernels" / "cpu" / "gemm.py"
     text = gemm.read_text()
     assert "TILES = {" in text
-    gemm.write_text(text.replace("TILES = {", "TILES = {k: (v[0], 1) for k, v in {", 1)
+    gemm.write_text(text.replace("TILES = {", "TILES = {k: (v[0], 1, 1) for k, v in {", 1)
                     .replace("}\nMR, PANEL_VECTORS", "}.items()}\nMR, PANEL_VECTORS", 1))
     assert float(run_python(code, None, **env)) < 1e-12

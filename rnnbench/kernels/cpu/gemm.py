@@ -2,11 +2,11 @@
 
 At these shapes (a block of 1-64 batch rows times W_hh, K = 32-2048) a BLAS call re-packs the whole weight
 matrix at every time step and reaches 50-70 % of a core; the weights do not change during a sequence, so
-they are packed once per call (`pack`) into column panels of NR = two SIMD vectors, and each step runs an
-MR x NR micro-kernel (`matmul_rows`) whose accumulators stay in registers. The micro-kernel is emitted as
-LLVM vector IR at the host's vector width (kernels.cpu.isa: `<16 x float>` on AVX-512, `<8 x float>` on
-AVX2, `<4 x float>` portable), so it reaches ~90-95 % of a core's FMA peak without depending on what the
-autovectorizer makes of a scalar loop.
+they are packed once per call (`pack`) into column panels of NR = two (or, AVX-512, three) SIMD vectors,
+and each step runs an MR x NR micro-kernel (`matmul_rows`) whose accumulators stay in registers. The
+micro-kernel is emitted as LLVM vector IR at the host's vector width (kernels.cpu.isa: `<16 x float>` on
+AVX-512, `<8 x float>` on AVX2, `<4 x float>` portable), so it reaches ~90-95 % of a core's FMA peak without
+depending on what the autovectorizer makes of a scalar loop.
 
 Summation order per output element is fixed (k ascending, the same in every tile), so results are bitwise
 reproducible and independent of how rows are split over threads.
@@ -19,24 +19,29 @@ from numba.extending import intrinsic
 
 from rnnbench.kernels.cpu.isa import HAS_FMA, ISA, VECTOR_BYTES, VECTOR_REGISTERS
 
-# (MR, PANEL_VECTORS) per ISA: rows per tile and vectors per panel (NR = PANEL_VECTORS * lanes).
-# MR x PANEL_VECTORS accumulators + PANEL_VECTORS loads + 1 broadcast must fit the register file (16 vectors
-# on AVX2/SSE, 32 on AVX-512). Measured, one core, float32 GFLOP/s at the kernels' per-thread shapes
-# (32x130x512 / 32x640x2048 forward, 32x512x130 backward):
+# (MR, PANEL_VECTORS, BROAD_VECTORS) per ISA: rows per tile and vectors per panel (NR = vectors * lanes), the
+# panels of a sectioned pack and of a broad one. MR x vectors accumulators + vectors loads + 1 broadcast must
+# fit the register file (16 vectors on AVX2/SSE, 32 on AVX-512). Measured, one core, float32 GFLOP/s at the
+# kernels' per-thread shapes (32x130x512 / 32x640x2048 forward, 32x512x130 backward):
 # AVX-512 Xeon: 4x2 141/104/95, 8x2 157/130/118, 8x3 165/147/156 alone but 20 % more padded columns in a
 # backward's [dh | dx] sections (NR 48 against H = 128 + I), which made the real LSTM backward 13 % slower
 # than 8x2; 4x4 and 6x4 lost rows of reuse. AVX2 EPYC: 4x2 (6-, 8- and 12-row tiles were slower).
+# So 8x3 runs where it pads few columns: an unsectioned pack whose N rounds up to whole broad panels at most
+# BROAD_PADDING over its narrow width (4H = 512: 528 columns; 2048: 2064). The lstm forward at
+# 100,64,128,512, 2 threads, then took 79-86 ms against 86-90 (5 pairs of runs; 2-thread products at
+# 64x640x2048 and 64x130x512: +2-8 %); the training step (one thread, B = 50) was unchanged.
 # The leftover rows of a block run two- and one-row tiles with the same k-sequential sums, so a row's numbers
 # do not depend on how rows are blocked over threads: results agree bitwise across thread counts. (Interleaved
 # k-phases for that tile, once used to hide FMA latency, changed its rounding and bought nothing measurable
 # at B = 1, where streaming the weights from L2 bounds a step.)
-TILES = {"avx512": (8, 2), "avx2": (4, 2), "portable": (4, 2)}
-MR, PANEL_VECTORS = TILES[ISA]
+TILES = {"avx512": (8, 2, 3), "avx2": (4, 2, 2), "portable": (4, 2, 2)}
+MR, PANEL_VECTORS, BROAD_VECTORS = TILES[ISA]
+BROAD_PADDING = 1.035
 
 
-def panel_width(dtype):
-    """NR, the column width of one packed panel, for `dtype`."""
-    return PANEL_VECTORS * VECTOR_BYTES // np.dtype(dtype).itemsize
+def panel_width(dtype, vectors=PANEL_VECTORS):
+    """NR, the column width of one packed panel (a sectioned pack's, by default), for `dtype`."""
+    return vectors * VECTOR_BYTES // np.dtype(dtype).itemsize
 
 
 def padded(n, dtype):
@@ -51,12 +56,17 @@ def pack(w, sections=None):
     sections: None (one section: all columns, all of K) or a list of (n, k0, k1): the next n columns of w,
     of which only rows k0:k1 are nonzero. Each section starts on a fresh panel (its output columns start at
     `padded` of the columns before it) and its panels run k over k0:k1 only, so a block that is zero by
-    construction costs nothing. N is zero-padded to whole panels.
+    construction costs nothing. N is zero-padded to whole panels: broad ones (BROAD_VECTORS) without
+    sections where those pad little, else PANEL_VECTORS wide. A caller reads the width off the result
+    (`width`); only a sectioned pack's offsets follow `padded`.
     """
     K, N = w.shape
     nr = panel_width(w.dtype)
+    broad = panel_width(w.dtype, BROAD_VECTORS)
+    if sections is None and -(-N // broad) * broad <= BROAD_PADDING * padded(N, w.dtype):
+        nr = broad
     sections = sections or [(N, 0, K)]
-    P = sum(padded(n, w.dtype) for n, _, _ in sections) // nr
+    P = sum(-(-n // nr) for n, _, _ in sections)
     panels = np.zeros((P, K, nr), w.dtype)
     ranges = np.empty((P, 2), np.int64)
     p = col = 0
@@ -86,10 +96,10 @@ def prefer_full_width(function):
     set.add(function.attributes, '"reciprocal-estimates"="vec-divf:1,divf:1"')
 
 
-def _tile_intrinsic(rows, spans=1):
+def _tile_intrinsic(rows, spans=1, panel_vectors=PANEL_VECTORS):
     """An intrinsic tile(a, ar, panels, p, k0, k1, c, cr): for the `spans` panels q = p .. p+spans-1 (all on
     rows k0:k1), c[cr:cr+rows, q*NR:(q+1)*NR] = a[ar:ar+rows, k0:k1] @ panels[q, k0:k1]."""
-    vectors = PANEL_VECTORS * spans
+    vectors = panel_vectors * spans
 
     @intrinsic
     def tile(typingctx, a, ar, panels, p, k0, k1, c, cr):
@@ -107,7 +117,7 @@ def _tile_intrinsic(rows, spans=1):
             C = context.make_array(ty[6])(context, builder, c_v)
             itemsize = np.dtype(str(ty[0].dtype)).itemsize
             lanes = VECTOR_BYTES // itemsize
-            nr = lanes * PANEL_VECTORS     # one panel's width
+            nr = lanes * panel_vectors     # one panel's width
             vty = ir.VectorType(context.get_value_type(ty[0].dtype), lanes)
             # llvm.fma is always fused (a slow libm call where the target lacks FMA); fmuladd fuses where it
             # can
@@ -139,8 +149,8 @@ def _tile_intrinsic(rows, spans=1):
                 k = loop.index
                 row = builder.gep(panel, [builder.mul(k, const(nr))])
                 ws = [builder.load(builder.bitcast(
-                    builder.gep(row, [builder.add(builder.mul(stride, const(v // PANEL_VECTORS)),
-                                                  const(lanes * (v % PANEL_VECTORS)))]),
+                    builder.gep(row, [builder.add(builder.mul(stride, const(v // panel_vectors)),
+                                                  const(lanes * (v % panel_vectors)))]),
                     vty.as_pointer()), align=1) for v in range(vectors)]
                 for r in range(rows):
                     s = builder.load(builder.gep(a_rows[r], [k]))
@@ -159,18 +169,9 @@ def _tile_intrinsic(rows, spans=1):
 
 
 # A block's leftover rows (fewer than MR) run one row at a time. One panel per call would leave that row
-# PANEL_VECTORS independent FMA chains, too few to cover the FMA's latency (a B = 1 step ran at a quarter of
+# two or three independent FMA chains, too few to cover the FMA's latency (a B = 1 step ran at a quarter of
 # the core's FMA rate); WIDE panels per call give it WIDE times as many, with the same k-sequential sums.
 WIDE = 4
-# Where the register file holds two rows' worth of a wide tile (AVX-512: 16 accumulators, 8 panel vectors),
-# leftover rows go two at a time: each pass over the panels then serves two rows (a training step's B = 50
-# left 2 rows after six 8-row tiles, and streaming W_hh from L2 once per row cost its backward step 4 us).
-PAIR = 2 if 3 * WIDE * PANEL_VECTORS + 1 <= VECTOR_REGISTERS else 1
-_tile_mr = _tile_intrinsic(MR)
-_tile_1 = _tile_intrinsic(1)
-_tile_1_wide = _tile_intrinsic(1, WIDE)
-_tile_pair = _tile_intrinsic(PAIR)
-_tile_pair_wide = _tile_intrinsic(PAIR, WIDE)
 
 
 @njit(inline="always")
@@ -184,33 +185,60 @@ def _same_k(kr, p, n):
     return True
 
 
+def _matmul(panel_vectors):
+    """matmul_rows' body for panels of `panel_vectors` vectors."""
+    # Where the register file holds two rows' worth of a wide tile (AVX-512, 2-vector panels: 16
+    # accumulators, 8 panel vectors), leftover rows go two at a time: each pass over the panels then serves
+    # two rows (a training step's B = 50 left 2 rows after six 8-row tiles, and streaming W_hh from L2 once
+    # per row cost its backward step 4 us).
+    pair = 2 if 3 * WIDE * panel_vectors + 1 <= VECTOR_REGISTERS else 1
+    tile_mr = _tile_intrinsic(MR, 1, panel_vectors)
+    tile_1 = _tile_intrinsic(1, 1, panel_vectors)
+    tile_1_wide = _tile_intrinsic(1, WIDE, panel_vectors)
+    tile_pair = _tile_intrinsic(pair, 1, panel_vectors)
+    tile_pair_wide = _tile_intrinsic(pair, WIDE, panel_vectors)
+
+    @njit(inline="always")
+    def matmul(a, lo, hi, panels, kr, c):
+        rest = lo + (hi - lo) // MR * MR      # rows from here on are leftovers
+        single = rest + (hi - rest) // pair * pair    # leftover rows from here on go one at a time
+        wide_to = 0                           # panels below this had their leftover rows done by a wide tile
+        for p in range(panels.shape[0]):
+            k0, k1 = kr[p, 0], kr[p, 1]
+            for r in range(lo, rest, MR):
+                tile_mr(a, r, panels, p, k0, k1, c, r - lo)
+            if rest < hi and p >= wide_to:
+                if _same_k(kr, p, WIDE):
+                    for r in range(rest, single, pair):
+                        tile_pair_wide(a, r, panels, p, k0, k1, c, r - lo)
+                    for r in range(single, hi):
+                        tile_1_wide(a, r, panels, p, k0, k1, c, r - lo)
+                    wide_to = p + WIDE
+                else:
+                    for r in range(rest, single, pair):
+                        tile_pair(a, r, panels, p, k0, k1, c, r - lo)
+                    for r in range(single, hi):
+                        tile_1(a, r, panels, p, k0, k1, c, r - lo)
+    return matmul
+
+
+_matmul_narrow = _matmul(PANEL_VECTORS)
+_matmul_broad = _matmul(BROAD_VECTORS) if BROAD_VECTORS != PANEL_VECTORS else _matmul_narrow
+
+
 @njit(inline="always")
 def matmul_rows(a, lo, hi, w, c):
     """c[:hi-lo, :P*NR] = a[lo:hi] @ W, with w = pack(W, ...) = (panels, kr).
 
     a: (M, K); panels: (P, K, NR); kr: (P, 2); c: (>= hi-lo, >= P*NR). Panels outermost: one panel (K x NR)
-    stays in L1 while every row block passes over it; the leftover rows (PAIR, then one at a time) take WIDE
-    panels at once where those share their k rows."""
+    stays in L1 while every row block passes over it; the leftover rows (two at a time where registers
+    allow, then one) take WIDE panels at once where those share their k rows. Narrow and broad panels
+    (pack) each have their own tiles."""
     panels, kr = w
-    rest = lo + (hi - lo) // MR * MR      # rows from here on are leftovers
-    single = rest + (hi - rest) // PAIR * PAIR    # leftover rows from here on go one at a time
-    wide_to = 0                           # panels below this had their leftover rows done by a wide tile
-    for p in range(panels.shape[0]):
-        k0, k1 = kr[p, 0], kr[p, 1]
-        for r in range(lo, rest, MR):
-            _tile_mr(a, r, panels, p, k0, k1, c, r - lo)
-        if rest < hi and p >= wide_to:
-            if _same_k(kr, p, WIDE):
-                for r in range(rest, single, PAIR):
-                    _tile_pair_wide(a, r, panels, p, k0, k1, c, r - lo)
-                for r in range(single, hi):
-                    _tile_1_wide(a, r, panels, p, k0, k1, c, r - lo)
-                wide_to = p + WIDE
-            else:
-                for r in range(rest, single, PAIR):
-                    _tile_pair(a, r, panels, p, k0, k1, c, r - lo)
-                for r in range(single, hi):
-                    _tile_1(a, r, panels, p, k0, k1, c, r - lo)
+    if panels.shape[2] * panels.itemsize == BROAD_VECTORS * VECTOR_BYTES:
+        _matmul_broad(a, lo, hi, panels, kr, c)
+    else:
+        _matmul_narrow(a, lo, hi, panels, kr, c)
 
 
 @njit(inline="always")
