@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from rnnbench.kernels.cpu.gemm import BROAD_VECTORS, matmul_rows, pack, padded, panel_width, width
+from rnnbench.kernels.cpu.gemm import BROAD_VECTORS, MR, matmul_rows, pack, padded, panel_width, width
 
 
 @njit(cache=False)
@@ -19,7 +19,7 @@ def product(a, lo, hi, w, c):
 def test_matches_numpy(dtype, M, K, N, lo, hi):
     rng = np.random.default_rng(M * K + N)
     a, w = rng.standard_normal((M, K)).astype(dtype), rng.standard_normal((K, N)).astype(dtype)
-    packed = pack(w)
+    packed = pack(w, rows=hi - lo)
     nr = packed[0].shape[2]
     assert nr in (panel_width(dtype), panel_width(dtype, BROAD_VECTORS)) and width(packed) == -(-N // nr) * nr
     c = np.full((hi - lo + 1, width(packed)), np.nan, dtype)
@@ -33,15 +33,17 @@ def test_matches_numpy(dtype, M, K, N, lo, hi):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_broad_panels_where_they_pad_little(dtype):
-    # an unsectioned pack takes BROAD_VECTORS panels where they pad at most a few columns more (4H = 512: 528
-    # against 512), narrow ones where they would pad many (128: 144) and always for sections
+    # an unsectioned pack for products of at least MR rows takes BROAD_VECTORS panels where they pad at most
+    # a few columns more (4H = 512: 528 against 512), narrow ones where they would pad many (128: 144), for
+    # fewer rows or rows unknown, and always for sections
     lanes = panel_width(dtype, 1)
-    broad = panel_width(dtype, BROAD_VECTORS)
+    narrow, broad = panel_width(dtype), panel_width(dtype, BROAD_VECTORS)
     w = np.ones((3, 64 * lanes), dtype)
-    assert pack(w)[0].shape[2] == broad
-    assert pack(w, [(64 * lanes, 0, 3)])[0].shape[2] == panel_width(dtype)
-    assert pack(np.ones((3, 16 * lanes), dtype))[0].shape[2] == (panel_width(dtype) if BROAD_VECTORS == 3
-                                                                  else broad)
+    assert pack(w, rows=MR)[0].shape[2] == broad
+    assert pack(w, rows=MR - 1)[0].shape[2] == pack(w)[0].shape[2] == narrow
+    assert pack(w, [(64 * lanes, 0, 3)], rows=MR)[0].shape[2] == narrow
+    few = pack(np.ones((3, 16 * lanes), dtype), rows=MR)
+    assert few[0].shape[2] == (narrow if BROAD_VECTORS == 3 else broad)
 
 
 def test_sections_restrict_k_and_start_on_panels():

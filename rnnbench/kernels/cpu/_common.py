@@ -213,6 +213,15 @@ _pool = None
 _blas = ThreadpoolController().select(user_api="blas")
 
 
+def _threads(B, min_block):
+    return max(1, min(numba.get_num_threads(), B // min_block))
+
+
+def thread_rows(B, min_block=1):
+    """The fewest of B rows that one thread of run_blocks(kernel, B, min_block=min_block) gets."""
+    return B // _threads(B, min_block)
+
+
 def run_blocks(kernel, B, *args, min_block=1, **kwargs):
     """Call kernel(lo, hi, *args, **kwargs) on fixed contiguous blocks of range(B) (the batch rows), one per
     thread (the kernels take their arrays by name: kwargs).
@@ -223,7 +232,7 @@ def run_blocks(kernel, B, *args, min_block=1, **kwargs):
     and after a call they spin for a while, slowing whatever runs next.
     """
     global _pool
-    n = max(1, min(numba.get_num_threads(), B // min_block))
+    n = _threads(B, min_block)
     libs = _blas.lib_controllers
     old = [lib.get_num_threads() for lib in libs]
     for lib in libs:    # direct calls: threadpoolctl's limit() context costs ~0.1 ms per use

@@ -12,7 +12,7 @@ from numba import njit
 from rnnbench.backend import LayerGrads
 from rnnbench.kernels.cpu._common import (KERNEL, MIN_BLOCK_MACS, KernelForward, activation_grad,
                                           input_grad_buffer, norms, row_norm, row_norms, run_blocks, tanh,
-                                          transposed_products)
+                                          thread_rows, transposed_products)
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, width
 from rnnbench.kernels.cpu.workspace import empty
 
@@ -85,7 +85,8 @@ def forward(cell, p, x, h0, c0, lengths, relu, keep):
     """KernelForward; saved None: the backward reads everything it needs off the outputs."""
     out = empty(x.shape[:2] + h0.shape[1:], x.dtype)
     h = np.empty_like(h0)
-    run_blocks(indrnn_forward, h0.shape[0], x=x, w=pack(np.ascontiguousarray(p["weight_ih"].T)),
+    w = pack(np.ascontiguousarray(p["weight_ih"].T), rows=thread_rows(h0.shape[0]))
+    run_blocks(indrnn_forward, h0.shape[0], x=x, w=w,
                w_hh=p["weight_hh"], bias=p["bias_ih"] + p["bias_hh"], h0=h0, lengths=lengths, relu=relu,
                out=out, h=h)
     return KernelForward(out, h, None, None)

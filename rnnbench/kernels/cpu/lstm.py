@@ -15,7 +15,8 @@ from numba import njit
 from rnnbench.backend import LayerGrads
 from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, input_grad_buffer, norms, pack_backward,
                                           prefetch_pays, prefetch_read, prefetch_write, row_norm, row_norms,
-                                          run_blocks, sigmoid, stacked_weights, tanh, weight_grads)
+                                          run_blocks, sigmoid, stacked_weights, tanh, thread_rows,
+                                          weight_grads)
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, project, step_buffers, width
 from rnnbench.kernels.cpu.workspace import empty
 
@@ -151,7 +152,8 @@ def forward(cell, p, x, h0, c0, lengths, relu, keep):
     Ts = T if keep else 1
     out, h, c = empty((T, B, H), x.dtype), np.empty_like(h0), np.empty_like(h0)
     gates, cs = empty((Ts, B, 4 * H), x.dtype), empty((Ts, B, H), x.dtype)
-    run_blocks(lstm_forward, B, x=x, w=pack(stacked_weights(p)), bias=p["bias_ih"] + p["bias_hh"],
+    w = pack(stacked_weights(p), rows=thread_rows(B))
+    run_blocks(lstm_forward, B, x=x, w=w, bias=p["bias_ih"] + p["bias_hh"],
                w_p=_peepholes(cell, p, H, x.dtype)[0], h0=h0, c0=c0, lengths=lengths,
                ahead=prefetch_pays(out, gates, cs), out=out, h=h, c=c, gates=gates, cs=cs)
     return KernelForward(out, h, c, (gates, cs))

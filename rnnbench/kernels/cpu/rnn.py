@@ -9,9 +9,8 @@ from numba import njit
 
 from rnnbench.backend import LayerGrads
 from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, activation_grad, input_grad_buffer, norms,
-                                          pack_backward,
-                                          row_norm, row_norms, run_blocks, stacked_weights, tanh,
-                                          weight_grads)
+                                          pack_backward, row_norm, row_norms, run_blocks, stacked_weights,
+                                          tanh, thread_rows, weight_grads)
 from rnnbench.kernels.cpu.gemm import matmul_rows, pack, project, step_buffers, width
 from rnnbench.kernels.cpu.workspace import empty
 
@@ -73,7 +72,8 @@ def forward(cell, p, x, h0, c0, lengths, relu, keep):
     """KernelForward; saved None: the backward reads everything it needs off the outputs."""
     out = empty(x.shape[:2] + h0.shape[1:], x.dtype)
     h = np.empty_like(h0)
-    run_blocks(rnn_forward, h0.shape[0], x=x, w=pack(stacked_weights(p)), bias=p["bias_ih"] + p["bias_hh"],
+    w = pack(stacked_weights(p), rows=thread_rows(h0.shape[0]))
+    run_blocks(rnn_forward, h0.shape[0], x=x, w=w, bias=p["bias_ih"] + p["bias_hh"],
                h0=h0, lengths=lengths, relu=relu, out=out, h=h)
     return KernelForward(out, h, None, None)
 
