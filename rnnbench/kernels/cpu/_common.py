@@ -143,11 +143,17 @@ prefetch_read, prefetch_write = _prefetch(False), _prefetch(True)
 # measured) and prefetching can pay; below it a prefetch finds its line in cache and is only one more
 # instruction per line
 PREFETCH_BYTES = 2 << 20
+# the packed weights past which a step's product, streaming them through L2 between a prefetch and the
+# prefetched rows' use, evicts those rows first (lstm, 2 threads, with/without prefetch, one process: H = 512
+# backward 96.0/92.4 ms, forward 86.9/81.1; H = 384 backward 49.4/45.6; at H = 256, 1.1-1.2 MB of weights,
+# the backward still gained, 43.2/45.2, the forward lost 37.4/36.2; at H = 128 both gain 15-25 %)
+PREFETCH_WEIGHT_BYTES = 3 * PREFETCH_BYTES // 4
 
 
-def prefetch_pays(*arrays):
-    """Whether a kernel streaming `arrays` through time should prefetch the next step's rows."""
-    return sum(a.nbytes for a in arrays) > PREFETCH_BYTES
+def prefetch_pays(w, *arrays):
+    """Whether a kernel streaming `arrays` through time, with a per-step product on w = pack(...), should
+    prefetch the next step's rows."""
+    return sum(a.nbytes for a in arrays) > PREFETCH_BYTES and w[0].nbytes <= PREFETCH_WEIGHT_BYTES
 
 
 # ---- subnormal floats --------------------------------------------------------------------------------

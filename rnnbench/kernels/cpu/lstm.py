@@ -155,7 +155,7 @@ def forward(cell, p, x, h0, c0, lengths, relu, keep):
     w = pack(stacked_weights(p), rows=thread_rows(B))
     run_blocks(lstm_forward, B, x=x, w=w, bias=p["bias_ih"] + p["bias_hh"],
                w_p=_peepholes(cell, p, H, x.dtype)[0], h0=h0, c0=c0, lengths=lengths,
-               ahead=prefetch_pays(out, gates, cs), out=out, h=h, c=c, gates=gates, cs=cs)
+               ahead=prefetch_pays(w, out, gates, cs), out=out, h=h, c=c, gates=gates, cs=cs)
     return KernelForward(out, h, c, (gates, cs))
 
 
@@ -172,8 +172,8 @@ def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn, g
     gates, cs = saved
     w, xo = pack_backward(p, input_grad)
     run_blocks(lstm_backward, B, w=w, xo=xo, w_p=w_p, peep=peep, c0=c0, gates=gates, cs=cs, lengths=lengths,
-               ahead=prefetch_pays(gates, cs, d_out, da), d_out=d_out, dh=dh, dc=dc, da=da, dx=dx, h_rn=h_rn,
-               c_rn=c_rn, dw_p=dw_p)
+               ahead=prefetch_pays(w, gates, cs, d_out, da), d_out=d_out, dh=dh, dc=dc, da=da, dx=dx,
+               h_rn=h_rn, c_rn=c_rn, dw_p=dw_p)
     grads = weight_grads(p, x, h0, out, da)
     if peep:
         grads["weight_peephole"] = dw_p.sum(0).astype(out.dtype)
