@@ -27,9 +27,10 @@ from rnnbench.kernels.cpu.isa import HAS_FMA, ISA, VECTOR_BYTES, VECTOR_REGISTER
 # backward's [dh | dx] sections (NR 48 against H = 128 + I), which made the real LSTM backward 13 % slower
 # than 8x2; 4x4 and 6x4 lost rows of reuse. AVX2 EPYC: 4x2 (6-, 8- and 12-row tiles were slower).
 # So 8x3 runs where it pads few columns: an unsectioned pack whose N rounds up to whole broad panels at most
-# BROAD_PADDING over its narrow width (4H = 512: 528 columns; 2048: 2064). The lstm forward at
-# 100,64,128,512, 2 threads, then took 79-86 ms against 86-90 (5 pairs of runs; 2-thread products at
-# 64x640x2048 and 64x130x512: +2-8 %); the training step (one thread, B = 50) was unchanged.
+# BROAD_PADDING over its narrow width (4H = 512: 528 columns; 2048: 2064), for threads of at least MR rows.
+# The lstm forward, 2 threads, narrow then broad panels alternating in one process: 100,64,128,512 80.2 ->
+# 77.4 ms, 200,128,10,128 19.8 -> 18.7, 1000,64,2,128 46.2 -> 44.6; the training step (one thread, B = 50)
+# unchanged.
 # The leftover rows of a block run two- and one-row tiles with the same k-sequential sums, so a row's numbers
 # do not depend on how rows are blocked over threads: results agree bitwise across thread counts. (Interleaved
 # k-phases for that tile, once used to hide FMA latency, changed its rounding and bought nothing measurable
