@@ -377,15 +377,22 @@ MIN_BLOCK_ITEMS = 1 << 20
 def stack_inputs(lo, hi, h0, out, x, z):
     # h0: (B, H); out: (T, B, H); x: (T, B, I); z: (T, B, H + 1 + I): rows t in lo:hi = [h_{t-1} | 1 | x_t]
     # with h_{-1} = h0
+    # element loops, not slice copies: three slice assignments a row cost more than the copying (a training
+    # step's operand, T=400, B=50: 1.9 ms against 1.1)
     H = h0.shape[1]
+    I = x.shape[2]
     one = z.dtype.type(1)
     for t in range(lo, hi):
         h_prev = h0 if t == 0 else out[t - 1]
         for b in range(z.shape[1]):
             row = z[t, b]
-            row[:H] = h_prev[b]
+            hp = h_prev[b]
+            for j in range(H):
+                row[j] = hp[j]
             row[H] = one
-            row[H + 1:] = x[t, b]
+            xr = x[t, b]
+            for j in range(I):
+                row[H + 1 + j] = xr[j]
 
 
 def transposed_products(lo, hi, products):
