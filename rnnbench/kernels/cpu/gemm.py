@@ -263,7 +263,17 @@ def step_buffers(x, h0, w, lo, hi):
 
 
 @njit(inline="always")
+def copy_row(dst, src):
+    """dst[:len(src)] = src, as an element loop: a slice assignment per row and step cost more than its
+    copying (the lstm forward at B = 1: 0.260 ms against 0.238 with loops; at 1000,64,2,128 51.3 against
+    49.4)."""
+    for j in range(src.shape[0]):
+        dst[j] = src[j]
+
+
+@njit(inline="always")
 def project(x, t, lo, hi, z, w, pre):
     """pre = [x_t | h_{t-1}] @ W for rows lo:hi, with h_{t-1} already in z[:, I:]."""
-    z[:, :x.shape[2]] = x[t, lo:hi]
+    for b in range(lo, hi):
+        copy_row(z[b - lo], x[t, b])
     matmul_rows(z, 0, hi - lo, w, pre)

@@ -12,7 +12,7 @@ from numba import njit
 from rnnbench.backend import LayerGrads
 from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, input_grad_buffer, norms, row_norm,
                                           row_norms, run_blocks, sigmoid, stacked_weights, tanh, weight_grads)
-from rnnbench.kernels.cpu.gemm import matmul_rows, pack, padded, project, step_buffers, width
+from rnnbench.kernels.cpu.gemm import copy_row, matmul_rows, pack, padded, project, step_buffers, width
 from rnnbench.kernels.cpu.workspace import empty
 
 
@@ -47,7 +47,7 @@ def gru_forward(lo, hi, x, w, nx, nh, bias, b_hn, h0, lengths, out, h, gates, hp
                     gate_row[2 * H + j] = tanh(a[nx + j] + bias[2 * H + j] + gate_row[j] * hn[j])
                     zz = gate_row[H + j]
                     out_row[j] = (one - zz) * gate_row[2 * H + j] + zz * hb[j]
-                hb[:] = out_row
+                copy_row(hb, out_row)
             else:
                 out_row[:] = zero
     h[lo:hi] = z[:, I:]
@@ -113,7 +113,7 @@ def gru_backward(lo, hi, w_hh, w_ih, h0, out, gates, hpn, lengths, d_out, dh, dh
         if I:
             matmul_rows(dxs, 0, hi - lo, w_ih, dx_t)
         for b in range(lo, hi):
-            dx[t, b] = dx_t[b - lo, :I]
+            copy_row(dx[t, b], dx_t[b - lo, :I])
             if t < lengths[b]:
                 d = dh[b]
                 gate_row = gates[t, b]

@@ -13,7 +13,7 @@ from rnnbench.backend import LayerGrads
 from rnnbench.kernels.cpu._common import (KERNEL, MIN_BLOCK_MACS, KernelForward, activation_grad,
                                           input_grad_buffer, norms, row_norm, row_norms, run_blocks, tanh,
                                           thread_rows, transposed_products)
-from rnnbench.kernels.cpu.gemm import matmul_rows, pack, width
+from rnnbench.kernels.cpu.gemm import copy_row, matmul_rows, pack, width
 from rnnbench.kernels.cpu.workspace import empty
 
 
@@ -39,7 +39,7 @@ def indrnn_forward(lo, hi, x, w, w_hh, bias, h0, lengths, relu, out, h):
                 else:
                     for j in range(H):
                         out_row[j] = tanh(a[j] + bias[j] + w_hh[j] * hb[j])
-                hb[:] = out_row
+                copy_row(hb, out_row)
             else:
                 out_row[:] = zero
     h[lo:hi] = state
@@ -78,7 +78,7 @@ def indrnn_backward(lo, hi, w, w_hh, h0, out, lengths, relu, d_out, dh, dpre, dx
         if I:
             matmul_rows(dpre[t], lo, hi, w, back)
         for b in range(lo, hi):
-            dx[t, b] = back[b - lo, :I]
+            copy_row(dx[t, b], back[b - lo, :I])
 
 
 def forward(cell, p, x, h0, c0, lengths, relu, keep):

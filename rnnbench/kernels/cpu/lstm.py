@@ -17,7 +17,7 @@ from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, input_grad_buff
                                           prefetch_pays, prefetch_read, prefetch_write, row_norm, row_norms,
                                           run_blocks, sigmoid, stacked_weights, tanh, thread_rows,
                                           weight_grads)
-from rnnbench.kernels.cpu.gemm import matmul_rows, pack, project, step_buffers, width
+from rnnbench.kernels.cpu.gemm import copy_row, matmul_rows, pack, project, step_buffers, width
 from rnnbench.kernels.cpu.workspace import empty
 
 
@@ -57,8 +57,8 @@ def lstm_forward(lo, hi, x, w, bias, w_p, h0, c0, lengths, ahead, out, h, c, gat
                     gate_row[3 * H + j] = o
                     cn[j] = cj
                     out_row[j] = o * tanh(cj)
-                cb[:] = cn
-                z[b - lo, I:] = out_row
+                copy_row(cb, cn)
+                copy_row(z[b - lo, I:], out_row)
             else:
                 out_row[:] = zero
             if ahead and t + 1 < T:
@@ -135,9 +135,9 @@ def lstm_backward(lo, hi, w, xo, w_p, peep, c0, gates, cs, lengths, ahead, d_out
                     prefetch_read(cs[t - 2, b])
         matmul_rows(da[t], lo, hi, w, back)
         for b in range(lo, hi):
-            dx[t, b] = back[b - lo, xo:xo + I]
+            copy_row(dx[t, b], back[b - lo, xo:xo + I])
             if t < lengths[b]:
-                dh[b] = back[b - lo, :H]
+                copy_row(dh[b], back[b - lo, :H])
 
 
 def _peepholes(cell, p, H, dtype):

@@ -11,7 +11,7 @@ from rnnbench.backend import LayerGrads
 from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, activation_grad, input_grad_buffer, norms,
                                           pack_backward, row_norm, row_norms, run_blocks, stacked_weights,
                                           tanh, thread_rows, weight_grads)
-from rnnbench.kernels.cpu.gemm import matmul_rows, pack, project, step_buffers, width
+from rnnbench.kernels.cpu.gemm import copy_row, matmul_rows, pack, project, step_buffers, width
 from rnnbench.kernels.cpu.workspace import empty
 
 
@@ -35,7 +35,7 @@ def rnn_forward(lo, hi, x, w, bias, h0, lengths, relu, out, h):
                 else:
                     for j in range(H):
                         out_row[j] = tanh(a[j] + bias[j])
-                z[b - lo, I:] = out_row
+                copy_row(z[b - lo, I:], out_row)
             else:
                 out_row[:] = zero
     h[lo:hi] = z[:, I:]
@@ -63,9 +63,9 @@ def rnn_backward(lo, hi, w, xo, out, lengths, relu, d_out, dh, dpre, dx, h_rn):
                 h_rn[t, b] = row_norm(d)
         matmul_rows(dpre[t], lo, hi, w, back)
         for b in range(lo, hi):
-            dx[t, b] = back[b - lo, xo:xo + I]
+            copy_row(dx[t, b], back[b - lo, xo:xo + I])
             if t < lengths[b]:
-                dh[b] = back[b - lo, :H]
+                copy_row(dh[b], back[b - lo, :H])
 
 
 def forward(cell, p, x, h0, c0, lengths, relu, keep):
