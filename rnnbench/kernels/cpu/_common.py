@@ -26,7 +26,7 @@ from threadpoolctl import ThreadpoolController
 
 from rnnbench.kernels.cpu import workspace
 from rnnbench.kernels.cpu.cache import drop_stale
-from rnnbench.kernels.cpu.gemm import copy_row, pack, padded
+from rnnbench.kernels.cpu.gemm import copy_row, pack, padded, prefetch_line
 
 # no nnan/ninf: keep NaN/Inf behaviour while allowing contraction to FMA, reassociation and vectorizing
 FASTMATH = {"contract", "reassoc", "nsz", "arcp", "afn"}
@@ -120,18 +120,12 @@ def _prefetch(write):
 
         def codegen(context, builder, signature, args):
             arr = context.make_array(signature.args[0])(context, builder, args[0])
-            i8p = ir.IntType(8).as_pointer()
-            i32 = ir.IntType(32)
-            fn = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch.p0i8")
             intp = lambda v: context.get_constant(types.intp, v)  # noqa: E731
-            base = builder.bitcast(arr.data, i8p)
+            base = builder.bitcast(arr.data, ir.IntType(8).as_pointer())
             nbytes = builder.mul(cgutils.unpack_tuple(builder, arr.shape, 1)[0],
                                  intp(context.get_abi_sizeof(arr.data.type.pointee)))
             with cgutils.for_range_slice(builder, intp(0), nbytes, intp(64)) as (off, _):
-                # locality 2: into L2 (prefetcht1); the step's own product streams through L1 meanwhile
-                builder.call(fn, [builder.gep(base, [off]), ir.Constant(i32, int(write)), ir.Constant(i32, 2),
-                                  ir.Constant(i32, 1)])
+                prefetch_line(builder, builder.gep(base, [off]), write)
             return context.get_dummy_value()
         return types.void(row), codegen
     return prefetch
