@@ -222,39 +222,47 @@ def thread_rows(B, min_block=1):
     return B // _threads(B, min_block)
 
 
-def run_blocks(kernel, B, *args, min_block=1, **kwargs):
+def run_blocks(kernel, B, *args, min_block=1, blas=False, **kwargs):
     """Call kernel(lo, hi, *args, **kwargs) on fixed contiguous blocks of range(B) (the batch rows), one per
     thread (the kernels take their arrays by name: kwargs).
 
     The thread count is numba's (NUMBA_NUM_THREADS / numba.set_num_threads), fewer where a block would hold
     fewer than min_block items (handing work to a thread costs ~0.1 ms); the kernels release the GIL.
-    BLAS is held to one thread throughout: its own workers would oversubscribe the cores while ours run,
-    and after a call they spin for a while, slowing whatever runs next.
+    blas: the kernel calls BLAS, which is then held to one thread while it runs: BLAS's own workers would
+    oversubscribe the cores ours run on, and after a call they spin for a while, slowing whatever runs next.
+    Only then: reading and setting BLAS's thread count costs ~13 us a call (a tenth of a B = 1 layer's
+    Python time).
     """
-    global _pool
-    n = _threads(B, min_block)
+    if not blas:
+        _run_blocks(kernel, B, min_block, args, kwargs)
+        return
     libs = _blas.lib_controllers
     old = [lib.get_num_threads() for lib in libs]
     for lib in libs:    # direct calls: threadpoolctl's limit() context costs ~0.1 ms per use
         lib.set_num_threads(1)
     try:
-        if n == 1:
-            _flushed(kernel, 0, B, *args, **kwargs)
-            return
-        bounds = [B * k // n for k in range(n + 1)]
-        if _pool is None or _pool._max_workers < n - 1:
-            _pool = ThreadPoolExecutor(n - 1)
-        # the calling thread runs the first block itself: one thread fewer to wake (~50 us each)
-        rest = [_pool.submit(_flushed, kernel, bounds[k], bounds[k + 1], *args, **kwargs)
-                for k in range(1, n)]
-        try:
-            _flushed(kernel, bounds[0], bounds[1], *args, **kwargs)
-        finally:
-            for f in rest:
-                f.result()
+        _run_blocks(kernel, B, min_block, args, kwargs)
     finally:
         for lib, k in zip(libs, old):
             lib.set_num_threads(k)
+
+
+def _run_blocks(kernel, B, min_block, args, kwargs):
+    global _pool
+    n = _threads(B, min_block)
+    if n == 1:
+        _flushed(kernel, 0, B, *args, **kwargs)
+        return
+    bounds = [B * k // n for k in range(n + 1)]
+    if _pool is None or _pool._max_workers < n - 1:
+        _pool = ThreadPoolExecutor(n - 1)
+    # the calling thread runs the first block itself: one thread fewer to wake (~50 us each)
+    rest = [_pool.submit(_flushed, kernel, bounds[k], bounds[k + 1], *args, **kwargs) for k in range(1, n)]
+    try:
+        _flushed(kernel, bounds[0], bounds[1], *args, **kwargs)
+    finally:
+        for f in rest:
+            f.result()
 
 
 # a float64 sum of squares in [SAFE_LO, SAFE_HI] lost nothing to underflow or overflow (every square that
@@ -383,10 +391,19 @@ def stack_inputs(lo, hi, h0, out, x, z):
             copy_row(row[H + 1:], x[t, b])
 
 
-def transposed_products(lo, hi, products):
+def _transposed_block(lo, hi, products):
     # rows lo:hi of every out = a.T @ b, for (a, b, out) in products: a (N, G), b (N, K), out (G, K)
     for a, b, out in products:
         np.matmul(a[:, lo:hi].T, b, out=out[lo:hi])
+
+
+def transposed_products(products):
+    """out = a.T @ b for (a, b, out) in products (all out with the same G rows), the rows split over our
+    threads, each running a single-threaded BLAS; on the calling thread alone below MIN_BLOCK_MACS per
+    thread."""
+    G = products[0][2].shape[0]
+    macs = sum(a.shape[0] * b.shape[1] for a, b, _ in products)
+    run_blocks(_transposed_block, G, products, blas=True, min_block=max(1, MIN_BLOCK_MACS // macs))
 
 
 def weight_grads(p, x, h0, out, da, dxn=None):
@@ -408,13 +425,11 @@ def weight_grads(p, x, h0, out, da, dxn=None):
     z = z.reshape(T * B, -1)
     G = da.shape[2]
     w_h = np.empty((G, H + 1 + I), x.dtype)
-    run_blocks(transposed_products, G, [(da.reshape(T * B, G), z, w_h)],
-               min_block=max(1, MIN_BLOCK_MACS // (T * B * z.shape[1])))
+    transposed_products([(da.reshape(T * B, G), z, w_h)])
     w_x = w_h[:, H:]
     if dxn is not None:
         w_x = w_x.copy()
-        run_blocks(transposed_products, H, [(dxn.reshape(T * B, H), z[:, H:], w_x[2 * H:])],
-                   min_block=max(1, MIN_BLOCK_MACS // (T * B * (1 + I))))
+        transposed_products([(dxn.reshape(T * B, H), z[:, H:], w_x[2 * H:])])
     return {
         "weight_ih": np.ascontiguousarray(w_x[:, 1:]),
         "weight_hh": np.ascontiguousarray(w_h[:, :H]),

@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit
 
 from rnnbench.backend import LayerGrads
-from rnnbench.kernels.cpu._common import (KERNEL, MIN_BLOCK_MACS, KernelForward, activation_grad,
+from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, activation_grad,
                                           input_grad_buffer, norms, row_norm, row_norms, run_blocks, tanh,
                                           thread_rows, transposed_products)
 from rnnbench.kernels.cpu.gemm import copy_row, matmul_rows, pack, width
@@ -109,8 +109,7 @@ def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn, g
     z[:, 0] = 1
     z[:, 1:] = x.reshape(T * B, I)
     g = np.empty((H, 1 + I), x.dtype)
-    run_blocks(transposed_products, H, [(dpre.reshape(T * B, H), z, g)],
-               min_block=max(1, MIN_BLOCK_MACS // (T * B * (1 + I))))
+    transposed_products([(dpre.reshape(T * B, H), z, g)])
     bias = g[:, 0].copy()                         # the two biases enter as one sum: equal gradients
     grads = {"weight_ih": np.ascontiguousarray(g[:, 1:]), "weight_hh": dw_hh.sum(0).astype(out.dtype),
              "bias_ih": bias, "bias_hh": bias.copy()}
