@@ -79,3 +79,24 @@ def test_leftover_rows_span_panels_only_within_a_section(dtype, rows):
     tol = 1e-13 if dtype == "float64" else 1e-5
     np.testing.assert_allclose(c[:, :n1], a64[:, :K1] @ w64[:K1, :n1], rtol=tol, atol=tol)
     np.testing.assert_allclose(c[:, 3 * nr:], a64[:, K1:] @ w64[K1:, n1:], rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("rows", [1, MR])
+def test_blocks_pack_as_the_matrix_they_describe(rows):
+    # a nested list of blocks (transposed views among them) packs as np.block of it would, sections and all
+    rng = np.random.default_rng(rows)
+    A, B = rng.standard_normal((40, 3)), rng.standard_normal((40, 5))      # PyTorch-layout (out, in)
+    C, D = rng.standard_normal((3, 9)), rng.standard_normal((5, 9))
+    stacked = [[A.T, A.T[:, 30:]], [B.T, B.T[:, 30:]]]
+    sections = [(30, 0, 8), (10, 0, 3), (10, 3, 8)]
+    for blocks, sec in [(stacked, sections), ([[C], [D]], None), ([[C.T, D.T]], [(3, 0, 9), (5, 0, 9)])]:
+        got, want = pack(blocks, sec, rows=rows), pack(np.block(blocks), sec, rows=rows)
+        if sec:   # k rows outside a section are never read: only its own rows must agree
+            for p, (k0, k1) in enumerate(want[1]):
+                np.testing.assert_array_equal(got[0][p, k0:k1], want[0][p, k0:k1])
+        else:
+            np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+    for sec in ([(35, 0, 8), (15, 0, 8)], None):       # a section's columns must lie in one column of blocks
+        with pytest.raises(ValueError, match="span two blocks"):
+            pack(stacked, sec)

@@ -341,11 +341,12 @@ def _norms(parts):
 # ---- whole-sequence GEMMs ---------------------------------------------------------------------------
 
 def stacked_weights(p):
-    """[W_ih^T; W_hh^T]: (I + H, G*H), the weights of z_t = [x_t | h_{t-1}] in the forward kernels.
+    """[W_ih^T; W_hh^T]: (I + H, G*H), the weights of z_t = [x_t | h_{t-1}] in the forward kernels, as
+    np.block's nested list of views (pack packs it without building it).
 
     One product per step then gives W_ih x_t + W_hh h_{t-1}: no (T, B, G*H) input projection is ever
     written to memory and read back."""
-    return np.concatenate([p["weight_ih"].T, p["weight_hh"].T])
+    return [[p["weight_ih"].T], [p["weight_hh"].T]]
 
 
 def pack_backward(p, input_grad=True):
@@ -357,7 +358,7 @@ def pack_backward(p, input_grad=True):
     (G, H), I = w_hh.shape, w_ih.shape[1]
     if not input_grad:
         return pack(w_hh), padded(H, w_hh.dtype)
-    return pack(np.concatenate([w_hh, w_ih], axis=1), [(H, 0, G), (I, 0, G)]), padded(H, w_hh.dtype)
+    return pack([[w_hh, w_ih]], [(H, 0, G), (I, 0, G)]), padded(H, w_hh.dtype)
 
 
 def input_grad_buffer(T, B, I, dtype, input_grad):

@@ -11,7 +11,7 @@ from numba import njit
 
 from rnnbench.backend import LayerGrads
 from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, input_grad_buffer, norms, row_norm,
-                                          row_norms, run_blocks, sigmoid, stacked_weights, tanh, weight_grads)
+                                          row_norms, run_blocks, sigmoid, tanh, weight_grads)
 from rnnbench.kernels.cpu.gemm import copy_row, matmul_rows, pack, padded, project, step_buffers, width
 from rnnbench.kernels.cpu.workspace import empty
 
@@ -56,12 +56,12 @@ def gru_forward(lo, hi, x, w, nx, nh, bias, b_hn, h0, lengths, out, h, gates, hp
 def pack_weights(p):
     """pack of [W_ih^T; W_hh^T] in three sections (r and z over all of z_t, n over x_t only, n over h_t only)
     and the column offsets nx, nh of the two n sections in the product (each section starts a panel)."""
-    H = p["weight_hh"].shape[1]
-    w = stacked_weights(p)
-    I = w.shape[0] - H
-    nx = padded(2 * H, w.dtype)
-    return (pack(np.concatenate([w, w[:, 2 * H:]], axis=1), [(2 * H, 0, I + H), (H, 0, I), (H, I, I + H)]),
-            nx, nx + padded(H, w.dtype))
+    w_ih, w_hh = p["weight_ih"].T, p["weight_hh"].T
+    I, H = w_ih.shape[0], w_hh.shape[0]
+    nx = padded(2 * H, w_hh.dtype)
+    # columns [r z n | n]: the n gate's columns twice, the sections keep x_t's rows of one, h_t's of the other
+    blocks = [[w_ih, w_ih[:, 2 * H:]], [w_hh, w_hh[:, 2 * H:]]]
+    return pack(blocks, [(2 * H, 0, I + H), (H, 0, I), (H, I, I + H)]), nx, nx + padded(H, w_hh.dtype)
 
 
 @njit(**KERNEL)

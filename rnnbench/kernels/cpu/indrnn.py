@@ -85,7 +85,7 @@ def forward(cell, p, x, h0, c0, lengths, relu, keep):
     """KernelForward; saved None: the backward reads everything it needs off the outputs."""
     out = empty(x.shape[:2] + h0.shape[1:], x.dtype)
     h = np.empty_like(h0)
-    w = pack(np.ascontiguousarray(p["weight_ih"].T), rows=thread_rows(h0.shape[0]))
+    w = pack(p["weight_ih"].T, rows=thread_rows(h0.shape[0]))
     run_blocks(indrnn_forward, h0.shape[0], x=x, w=w,
                w_hh=p["weight_hh"], bias=p["bias_ih"] + p["bias_hh"], h0=h0, lengths=lengths, relu=relu,
                out=out, h=h)
