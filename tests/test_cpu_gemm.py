@@ -1,6 +1,6 @@
 """The CPU kernels' packed-weight product (kernels.cpu.gemm) against NumPy in float64: every tile path
-(MR-row tiles, leftover rows one panel or WIDE panels at a time, narrow and broad panels), row offsets,
-padded columns, and sections with their own k ranges."""
+(MR-row tiles, leftover rows one panel or WIDE panels at a time, narrow and broad panels, k in blocks past
+KC), row offsets, padded columns, and sections with their own k ranges."""
 import numpy as np
 import pytest
 from numba import njit
@@ -15,7 +15,8 @@ def product(a, lo, hi, w, c):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("M,K,N,lo,hi", [(9, 7, 33, 0, 9), (12, 130, 512, 3, 12), (1, 1, 1, 0, 1),
-                                        (6, 20, 17, 5, 6), (40, 65, 8, 1, 39), (19, 40, 100, 2, 19)])
+                                        (6, 20, 17, 5, 6), (40, 65, 8, 1, 39), (19, 40, 100, 2, 19),
+                                        (18, 600, 70, 1, 18)])
 def test_matches_numpy(dtype, M, K, N, lo, hi):
     rng = np.random.default_rng(M * K + N)
     a, w = rng.standard_normal((M, K)).astype(dtype), rng.standard_normal((K, N)).astype(dtype)
