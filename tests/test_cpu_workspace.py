@@ -19,8 +19,14 @@ def test_an_array_no_one_holds_is_handed_out_again_and_a_held_one_never():
     assert workspace.empty(SHAPE, np.float32).ctypes.data != address    # held through its view
     del view
     assert workspace.empty(SHAPE, np.float32).ctypes.data == address
-    assert workspace.empty(SHAPE, np.float64).ctypes.data != address    # another dtype
+    assert workspace.empty(SHAPE, np.float64).ctypes.data != address    # another size
     del b
+
+
+@pytest.mark.parametrize("shape", [(3, 5), SHAPE])
+def test_arrays_start_on_a_cache_line(shape):
+    arrays = [workspace.empty(shape, dtype) for dtype in (np.float32, np.float64, np.int64)]
+    assert all(a.ctypes.data % 64 == 0 and a.flags.c_contiguous and a.flags.writeable for a in arrays)
 
 
 def test_the_pool_lets_go_of_free_arrays_past_its_size(monkeypatch):
@@ -30,7 +36,7 @@ def test_the_pool_lets_go_of_free_arrays_past_its_size(monkeypatch):
         workspace.empty((400 + k, 1000), np.float32)        # freed at once
     # past its size with the held arrays alone: of the rest only the newest (held while it was added) stays
     assert len(workspace._pool) == len(held) + 1
-    assert all(any(a is p for p in workspace._pool) for a in held)
+    assert all(any(a.base is p for p in workspace._pool) for a in held)
 
 
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm", "peephole", "indrnn"])

@@ -21,7 +21,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from rnnbench.kernels.cpu.isa import HAS_FMA, ISA, VECTOR_BYTES, VECTOR_REGISTERS
-from rnnbench.kernels.cpu.workspace import empty
+from rnnbench.kernels.cpu.workspace import ALIGN, empty
 
 # (MR, PANEL_VECTORS, BROAD_VECTORS) per ISA: rows per tile and vectors per panel (NR = vectors * lanes), the
 # panels of a sectioned pack and of a broad one. MR x vectors accumulators + vectors loads + 1 broadcast must
@@ -313,13 +313,25 @@ def width(w):
 
 
 @njit(inline="always")
+def product_buffer(rows, w, like):
+    """An uninitialized (rows, width(w)) array of like's dtype for matmul_rows' output, starting on a cache
+    line as workspace.empty's arrays do (Numba's np.empty starts on 32 bytes; the tiles store, and with k in
+    blocks load, whole vectors, and the elementwise passes read them)."""
+    n = rows * width(w)
+    lanes = ALIGN // like.itemsize
+    buf = np.empty(n + lanes, like.dtype)
+    start = (-buf.ctypes.data % ALIGN) // like.itemsize
+    return buf[start:start + n].reshape((rows, width(w)))
+
+
+@njit(inline="always")
 def step_buffers(x, h0, w, lo, hi):
     """The forward kernels' per-thread buffers for rows lo:hi: z = [x_t | h_{t-1}] (rows, I + H), loaded
     with h0, and pre (rows, width(w)) for the step's product."""
     I = x.shape[2]
     z = np.empty((hi - lo, I + h0.shape[1]), x.dtype)
     z[:, I:] = h0[lo:hi]
-    return z, np.empty((hi - lo, width(w)), x.dtype)
+    return z, product_buffer(hi - lo, w, x)
 
 
 @njit(inline="always")

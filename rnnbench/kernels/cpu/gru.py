@@ -12,8 +12,9 @@ from numba import njit
 from rnnbench.backend import LayerGrads
 from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, input_grad_buffer, norms, row_norm,
                                           row_norms, run_blocks, sigmoid, tanh, weight_grads)
-from rnnbench.kernels.cpu.gemm import copy_row, matmul_rows, pack, padded, project, step_buffers, width
-from rnnbench.kernels.cpu.workspace import empty
+from rnnbench.kernels.cpu.gemm import (copy_row, matmul_rows, pack, padded, product_buffer, project,
+                                       step_buffers)
+from rnnbench.kernels.cpu.workspace import aligned, copy, empty
 
 
 @njit(**KERNEL)
@@ -75,8 +76,8 @@ def gru_backward(lo, hi, w_hh, w_ih, h0, out, gates, hpn, lengths, d_out, dh, dh
     with_norms = h_rn.shape[0] > 0
     one = out.dtype.type(1)
     I = dx.shape[2]
-    dh_prev = np.empty((hi - lo, width(w_hh)), out.dtype)
-    dx_t = np.empty((hi - lo, width(w_ih)), out.dtype)
+    dh_prev = product_buffer(hi - lo, w_hh, out)
+    dx_t = product_buffer(hi - lo, w_ih, out)
     dxs = np.empty((hi - lo, 3 * H), out.dtype)     # this step's input-side grads: only its n part is kept
     for t in range(T - 1, -1, -1):
         hprev = h0 if t == 0 else out[t - 1]
@@ -127,14 +128,14 @@ def forward(cell, p, x, h0, c0, lengths, relu, keep):
     T, B, _ = x.shape
     H = h0.shape[1]
     out = empty((T, B, H), x.dtype)
-    h = np.empty_like(h0)
+    h = empty(h0.shape, h0.dtype)
     Ts = T if keep else 1
     gates, hpn = empty((Ts, B, 3 * H), x.dtype), empty((Ts, B, H), x.dtype)
     b_ih, b_hh = p["bias_ih"], p["bias_hh"]
-    bias = np.concatenate([b_ih[:2 * H] + b_hh[:2 * H], b_ih[2 * H:]])
+    bias = aligned(np.concatenate([b_ih[:2 * H] + b_hh[:2 * H], b_ih[2 * H:]]))
     w, nx, nh = pack_weights(p)
-    run_blocks(gru_forward, B, x=x, w=w, nx=nx, nh=nh, bias=bias, b_hn=b_hh[2 * H:], h0=h0, lengths=lengths,
-               out=out, h=h, gates=gates, hpn=hpn)
+    run_blocks(gru_forward, B, x=x, w=w, nx=nx, nh=nh, bias=bias, b_hn=aligned(b_hh[2 * H:]), h0=h0,
+               lengths=lengths, out=out, h=h, gates=gates, hpn=hpn)
     return KernelForward(out, h, None, (gates, hpn))
 
 
@@ -143,7 +144,7 @@ def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn, g
     """LayerGrads; the weight gradients from dhp, the n gate's input side from dxn (weight_grads)."""
     gates, hpn = saved
     T, B, H = out.shape
-    dh = d_hn.copy()
+    dh = copy(d_hn)                     # the kernel updates it in place
     dhp = empty(gates.shape, gates.dtype)
     dxn = empty(out.shape, out.dtype)
     h_rn = row_norms(T, B, grad_norms)

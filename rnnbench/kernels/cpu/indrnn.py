@@ -13,8 +13,8 @@ from rnnbench.backend import LayerGrads
 from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, activation_grad,
                                           input_grad_buffer, norms, row_norm, row_norms, run_blocks, tanh,
                                           thread_rows, transposed_products)
-from rnnbench.kernels.cpu.gemm import copy_row, matmul_rows, pack, width
-from rnnbench.kernels.cpu.workspace import empty
+from rnnbench.kernels.cpu.gemm import copy_row, matmul_rows, pack, product_buffer
+from rnnbench.kernels.cpu.workspace import aligned, copy, empty
 
 
 @njit(**KERNEL)
@@ -25,7 +25,7 @@ def indrnn_forward(lo, hi, x, w, w_hh, bias, h0, lengths, relu, out, h):
     H = h0.shape[1]
     zero = x.dtype.type(0)
     state = h0[lo:hi].copy()                         # (rows, H) h_{t-1}
-    pre = np.empty((hi - lo, width(w)), x.dtype)     # (rows, >= H) x_t W_ih^T
+    pre = product_buffer(hi - lo, w, x)              # (rows, >= H) x_t W_ih^T
     for t in range(T):
         matmul_rows(x[t], lo, hi, w, pre)
         for b in range(lo, hi):
@@ -55,7 +55,7 @@ def indrnn_backward(lo, hi, w, w_hh, h0, out, lengths, relu, d_out, dh, dpre, dx
     I = dx.shape[2]
     zero = out.dtype.type(0)
     with_norms = h_rn.shape[0] > 0
-    back = np.empty((hi - lo, width(w)), out.dtype)
+    back = product_buffer(hi - lo, w, out)
     dw_hh[lo:hi] = 0.0
     for t in range(T - 1, -1, -1):
         hprev = h0 if t == 0 else out[t - 1]
@@ -84,11 +84,10 @@ def indrnn_backward(lo, hi, w, w_hh, h0, out, lengths, relu, d_out, dh, dpre, dx
 def forward(cell, p, x, h0, c0, lengths, relu, keep):
     """KernelForward; saved None: the backward reads everything it needs off the outputs."""
     out = empty(x.shape[:2] + h0.shape[1:], x.dtype)
-    h = np.empty_like(h0)
+    h = empty(h0.shape, h0.dtype)
     w = pack(p["weight_ih"].T, rows=thread_rows(h0.shape[0]))
-    run_blocks(indrnn_forward, h0.shape[0], x=x, w=w,
-               w_hh=p["weight_hh"], bias=p["bias_ih"] + p["bias_hh"], h0=h0, lengths=lengths, relu=relu,
-               out=out, h=h)
+    run_blocks(indrnn_forward, h0.shape[0], x=x, w=w, w_hh=aligned(p["weight_hh"]),
+               bias=aligned(p["bias_ih"] + p["bias_hh"]), h0=h0, lengths=lengths, relu=relu, out=out, h=h)
     return KernelForward(out, h, None, None)
 
 
@@ -98,12 +97,12 @@ def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn, g
     kernel's per-row sums."""
     T, B, I = x.shape
     H = out.shape[2]
-    dh = d_hn.copy()
+    dh = copy(d_hn)                     # the kernel updates it in place
     dpre = empty(out.shape, out.dtype)
     dx = input_grad_buffer(T, B, I, out.dtype, input_grad)
     h_rn = row_norms(T, B, grad_norms)
     dw_hh = np.empty((B, H))
-    run_blocks(indrnn_backward, B, w=pack(p["weight_ih"]), w_hh=p["weight_hh"], h0=h0, out=out,
+    run_blocks(indrnn_backward, B, w=pack(p["weight_ih"]), w_hh=aligned(p["weight_hh"]), h0=h0, out=out,
                lengths=lengths, relu=relu, d_out=d_out, dh=dh, dpre=dpre, dx=dx, h_rn=h_rn, dw_hh=dw_hh)
     z = empty((T * B, 1 + I), x.dtype)        # [1 | x_t]
     z[:, 0] = 1

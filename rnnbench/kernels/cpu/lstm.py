@@ -17,8 +17,8 @@ from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, input_grad_buff
                                           prefetch_pays, prefetch_read, prefetch_write, row_norm, row_norms,
                                           run_blocks, sigmoid, stacked_weights, tanh, thread_rows,
                                           weight_grads)
-from rnnbench.kernels.cpu.gemm import copy_row, matmul_rows, pack, project, step_buffers, width
-from rnnbench.kernels.cpu.workspace import empty
+from rnnbench.kernels.cpu.gemm import copy_row, matmul_rows, pack, product_buffer, project, step_buffers
+from rnnbench.kernels.cpu.workspace import aligned, copy, empty
 
 
 @njit(**KERNEL)
@@ -82,7 +82,7 @@ def lstm_backward(lo, hi, w, xo, w_p, peep, c0, gates, cs, lengths, ahead, d_out
     zero = cs.dtype.type(0)
     with_norms = h_rn.shape[0] > 0
     one = cs.dtype.type(1)
-    back = np.empty((hi - lo, width(w)), cs.dtype)
+    back = product_buffer(hi - lo, w, cs)
     p_i, p_f, p_o = w_p[0], w_p[1], w_p[2]
     dw_p[lo:hi] = 0.0
     for t in range(T - 1, -1, -1):
@@ -142,7 +142,7 @@ def lstm_backward(lo, hi, w, xo, w_p, peep, c0, gates, cs, lengths, ahead, d_out
 
 def _peepholes(cell, p, H, dtype):
     """(w_p (3, H), peep): the peephole weights, zeros for a cell without them."""
-    return (p["weight_peephole"], True) if cell.peepholes else (np.zeros((3, H), dtype), False)
+    return aligned(p["weight_peephole"] if cell.peepholes else np.zeros((3, H), dtype)), cell.peepholes
 
 
 def forward(cell, p, x, h0, c0, lengths, relu, keep):
@@ -150,10 +150,10 @@ def forward(cell, p, x, h0, c0, lengths, relu, keep):
     T, B, _ = x.shape
     H = h0.shape[1]
     Ts = T if keep else 1
-    out, h, c = empty((T, B, H), x.dtype), np.empty_like(h0), np.empty_like(h0)
+    out, h, c = empty((T, B, H), x.dtype), empty(h0.shape, h0.dtype), empty(h0.shape, h0.dtype)
     gates, cs = empty((Ts, B, 4 * H), x.dtype), empty((Ts, B, H), x.dtype)
     w = pack(stacked_weights(p), rows=thread_rows(B))
-    run_blocks(lstm_forward, B, x=x, w=w, bias=p["bias_ih"] + p["bias_hh"],
+    run_blocks(lstm_forward, B, x=x, w=w, bias=aligned(p["bias_ih"] + p["bias_hh"]),
                w_p=_peepholes(cell, p, H, x.dtype)[0], h0=h0, c0=c0, lengths=lengths,
                ahead=prefetch_pays(w, out, gates, cs), out=out, h=h, c=c, gates=gates, cs=cs)
     return KernelForward(out, h, c, (gates, cs))
@@ -163,7 +163,7 @@ def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn, g
              input_grad=True):
     """LayerGrads; the weight gradients from dL/d(pre-activations) (weight_grads), plus the peepholes'."""
     T, B, H = out.shape
-    dh, dc = d_hn.copy(), d_cn.copy()          # the kernel updates them in place
+    dh, dc = copy(d_hn), copy(d_cn)            # the kernel updates them in place
     da = empty((T, B, 4 * H), out.dtype)
     dx = input_grad_buffer(T, B, p["weight_ih"].shape[1], out.dtype, input_grad)
     h_rn, c_rn = row_norms(T, B, grad_norms), row_norms(T, B, grad_norms)

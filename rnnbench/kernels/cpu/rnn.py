@@ -4,15 +4,14 @@ Each kernel runs the whole sequence for batch rows lo:hi (see _common.run_blocks
 W_ih x_t + W_hh h_{t-1} as one product per step. It keeps no extra state: the backward reads act'(.) off
 the outputs themselves.
 """
-import numpy as np
 from numba import njit
 
 from rnnbench.backend import LayerGrads
 from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, activation_grad, input_grad_buffer, norms,
                                           pack_backward, row_norm, row_norms, run_blocks, stacked_weights,
                                           tanh, thread_rows, weight_grads)
-from rnnbench.kernels.cpu.gemm import copy_row, matmul_rows, pack, project, step_buffers, width
-from rnnbench.kernels.cpu.workspace import empty
+from rnnbench.kernels.cpu.gemm import copy_row, matmul_rows, pack, product_buffer, project, step_buffers
+from rnnbench.kernels.cpu.workspace import aligned, copy, empty
 
 
 @njit(**KERNEL)
@@ -50,7 +49,7 @@ def rnn_backward(lo, hi, w, xo, out, lengths, relu, d_out, dh, dpre, dx, h_rn):
     I = dx.shape[2]
     zero = out.dtype.type(0)
     with_norms = h_rn.shape[0] > 0
-    back = np.empty((hi - lo, width(w)), out.dtype)
+    back = product_buffer(hi - lo, w, out)
     for t in range(T - 1, -1, -1):
         for b in range(lo, hi):
             d = dh[b]
@@ -71,9 +70,9 @@ def rnn_backward(lo, hi, w, xo, out, lengths, relu, d_out, dh, dpre, dx, h_rn):
 def forward(cell, p, x, h0, c0, lengths, relu, keep):
     """KernelForward; saved None: the backward reads everything it needs off the outputs."""
     out = empty(x.shape[:2] + h0.shape[1:], x.dtype)
-    h = np.empty_like(h0)
+    h = empty(h0.shape, h0.dtype)
     w = pack(stacked_weights(p), rows=thread_rows(h0.shape[0]))
-    run_blocks(rnn_forward, h0.shape[0], x=x, w=w, bias=p["bias_ih"] + p["bias_hh"],
+    run_blocks(rnn_forward, h0.shape[0], x=x, w=w, bias=aligned(p["bias_ih"] + p["bias_hh"]),
                h0=h0, lengths=lengths, relu=relu, out=out, h=h)
     return KernelForward(out, h, None, None)
 
@@ -82,7 +81,7 @@ def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn, g
              input_grad=True):
     """LayerGrads; the weight gradients from dL/d(pre-activation) (weight_grads)."""
     T, B, _ = out.shape
-    dh = d_hn.copy()
+    dh = copy(d_hn)                     # the kernel updates it in place
     dpre = empty(out.shape, out.dtype)
     dx = input_grad_buffer(T, B, p["weight_ih"].shape[1], out.dtype, input_grad)
     h_rn = row_norms(T, B, grad_norms)
