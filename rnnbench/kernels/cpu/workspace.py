@@ -1,14 +1,17 @@
-"""The CPU kernels' per-call arrays, starting on a cache line; large ones handed out again once nothing
-references them.
+"""The CPU kernels' per-call arrays, starting on a cache line; all but small ones handed out again once
+nothing references them.
 
 A fresh np.empty of tens of MB is not free: the OS maps its pages in zeroed, one fault at a time. Filling a
 fresh (400, 50, 512) float32 array took 6.3 ms of CPU on the 2-core build machine against 1.5 ms for the same
 array reused, and an LSTM training step at T=400, B=50, H=128 allocates about 110 MB of such arrays (gates,
-states, their gradients, the weight-gradient operand): a tenth of the step. The kernels write every element
+states, their gradients, the weight-gradient operand): a tenth of the step. Arrays of 16 KB - 1 MB fare no
+better: malloc hands the top of its heap back to the OS as they are freed and faults it in again for the
+next call (lstm forward+backward, arrays from 16 KB / from 1 MB pooled: 100,1,2,128 1.23-1.28 / 1.41-1.47 ms,
+100,16,32,128 5.6-6.3 / 7.0-7.5 ms; 200,128,10,128 unchanged). The kernels write every element
 of the arrays they get from here (these were np.empty before), so the buffer behind an array no one else
 references can serve the next call of the same size. Whether anything else still holds one (a caller's
 forward result, a view of it, a torch tensor made from it) is read off the buffer's reference count: an array
-in use is never handed out. Arrays under MIN_BYTES are fresh (malloc serves those from memory it holds).
+in use is never handed out. Arrays under MIN_BYTES are fresh (malloc serves those from its free lists).
 """
 import math
 import sys
@@ -16,7 +19,7 @@ import threading
 
 import numpy as np
 
-MIN_BYTES = 1 << 20
+MIN_BYTES = 16 << 10
 MAX_BYTES = 512 << 20    # the pool's size past which it lets go of its oldest arrays no one holds
 # Every array starts on a cache line: a 64-byte vector load from an address 16 or 32 bytes past one reads two
 # lines. The packed weights, read a vector at a time by the product, at B = 1 (100,1,2,128) took the lstm
@@ -50,8 +53,7 @@ def empty(shape, dtype):
 def _view(buf, shape, dtype):
     # every view of buf, however derived, has buf as its base (NumPy links views to the array owning the
     # memory), so buf's reference count says whether anything still uses the array handed out
-    start = -buf.ctypes.data % ALIGN
-    return buf[start:start + dtype.itemsize * math.prod(shape)].view(dtype).reshape(shape)
+    return np.ndarray(shape, dtype, buf, -buf.ctypes.data % ALIGN)
 
 
 def _refs(a):
