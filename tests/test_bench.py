@@ -224,7 +224,9 @@ def test_lead_ins_last_lead_in_s(monkeypatch):
                       lambda: calls.append(("b", time.perf_counter()))], repeats=2, warmup=1)
     runs = [list(g) for _, g in itertools.groupby(calls[2:], key=lambda c: c[0])]
     assert [r[0][0] for r in runs] == ["a", "b", "a", "b"]
-    assert all(len(r) > 2 and r[-1][1] - r[0][1] >= 0.0099 for r in runs)
+    # a run's first call is stamped inside it, after the lead-in's clock started: a pause there (the garbage
+    # collector, the OS) shortens the stamped span, so it is held to 90 % of LEAD_IN_S
+    assert all(len(r) > 2 and r[-1][1] - r[0][1] >= 0.009 for r in runs)
 
 
 # ---- the PyTorch peephole comparator, checked against the NumPy reference and against nn.LSTM ----------
