@@ -1,17 +1,18 @@
 """Keeps Numba's on-disk cache of the CPU kernels from serving machine code built from older sources.
 
 Numba validates a cached kernel by its own file's timestamp and size, the CPU and its bytecode, but not by
-the modules it inlines: after an edit to _common.py (activations, threading), gemm.py (panel layout, tiles)
-or isa.py alone, every kernel file is unchanged, and the old code would run against the new panel layout
-(wrong numbers, seen once as a max relative difference of 1.0). So the caches that hold kernels using these
-modules carry a stamp of their sources; on import, a cache whose stamp differs is emptied and recompiles.
+the modules it inlines: after an edit to _common.py (activations, threading), gemm.py (panel layout, tiles),
+isa.py or workspace.py (the alignment the product buffers take) alone, every kernel file is unchanged, and
+the old code would run against the new panel layout (wrong numbers, seen once as a max relative difference
+of 1.0). So the caches that hold kernels using these modules carry a stamp of their sources; on import, a
+cache whose stamp differs is emptied and recompiles.
 """
 import hashlib
 import os
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
-SOURCES = ("_common.py", "gemm.py", "isa.py")
+SOURCES = ("_common.py", "gemm.py", "isa.py", "workspace.py")
 STAMP = "rnnbench-kernel-sources.sha256"
 
 
