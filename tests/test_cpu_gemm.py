@@ -101,3 +101,14 @@ def test_blocks_pack_as_the_matrix_they_describe(rows):
     for sec in ([(35, 0, 8), (15, 0, 8)], None):       # a section's columns must lie in one column of blocks
         with pytest.raises(ValueError, match="span two blocks"):
             pack(stacked, sec)
+
+
+@pytest.mark.parametrize("rows", [1, MR, MR + 3])
+def test_a_section_over_no_k_rows_is_zero(rows):
+    # k0 == k1: nothing to sum, whichever tile runs it (and however a long k range would be blocked)
+    a = np.ones((rows, 4))
+    packed = pack(np.ones((4, 40)), [(20, 0, 4), (20, 2, 2)])
+    c = np.full((rows, width(packed)), np.nan)
+    product(a, 0, rows, packed, c)
+    o2 = padded(20, np.float64)
+    assert np.all(c[:, :20] == 4) and np.all(c[:, o2:o2 + 20] == 0)

@@ -258,15 +258,18 @@ def _matmul(panel_vectors):
         wide_to = 0                           # panels below this had their leftover rows done by a wide tile
         for p in range(panels.shape[0]):
             k0, k1 = kr[p, 0], kr[p, 1]
-            kc = -(-(k1 - k0) // -(-(k1 - k0) // KC))     # k0:k1 in equal blocks of at most KC rows
-            for kb in range(k0, k1, kc):
+            # k0:k1 in equal blocks of at most KC rows; an empty range is one empty block, which writes zeros
+            blocks = max(1, -(-(k1 - k0) // KC))
+            kc = -(-(k1 - k0) // blocks)
+            for blk in range(blocks):
+                kb = k0 + blk * kc
                 ke = min(k1, kb + kc)
                 first = lo
                 if p + 1 < panels.shape[0] and lo < rest:
-                    tile_mr_ahead(a, lo, panels, p, kb, ke, c, 0, kb > k0)
+                    tile_mr_ahead(a, lo, panels, p, kb, ke, c, 0, blk > 0)
                     first += MR
                 for r in range(first, rest, MR):
-                    tile_mr(a, r, panels, p, kb, ke, c, r - lo, kb > k0)
+                    tile_mr(a, r, panels, p, kb, ke, c, r - lo, blk > 0)
             if rest < hi and p >= wide_to:
                 if _same_k(kr, p, WIDE):
                     for r in range(rest, single, pair):
