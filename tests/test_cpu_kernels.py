@@ -56,6 +56,13 @@ def test_full_tiles_match_reference(cell, act, dtype):
     check_against_reference(cell, act, dtype, 0, shape=(4, B, 3, panel_width(dtype) + 5, 2))
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("cell,act", CASES)
+def test_single_sequence_matches_reference(cell, act, dtype):
+    """B = 1, where the lstm and rnn backward compute dL/dx after their loop rather than in it."""
+    check_against_reference(cell, act, dtype, 1, shape=(6, 1, 3, panel_width(dtype) + 5, 2))
+
+
 def check_against_reference(cell, act, dtype, seed, shape=None):
     models, x, fwd_kw, d_out, bwd_kw = problem(cell, act, dtype, seed, shape)
     (fc, gc), (fr, gr) = (run(m, x, fwd_kw, d_out, bwd_kw) for m in models)

@@ -26,7 +26,7 @@ from threadpoolctl import ThreadpoolController
 
 from rnnbench.kernels.cpu import workspace
 from rnnbench.kernels.cpu.cache import drop_stale
-from rnnbench.kernels.cpu.gemm import copy_row, pack, padded, prefetch_line
+from rnnbench.kernels.cpu.gemm import MR, copy_row, matmul_rows, pack, padded, prefetch_line, product_buffer
 
 # no nnan/ninf: keep NaN/Inf behaviour while allowing contraction to FMA, reassociation and vectorizing
 FASTMATH = {"contract", "reassoc", "nsz", "arcp", "afn"}
@@ -359,6 +359,55 @@ def pack_backward(p, input_grad=True):
     if not input_grad:
         return pack(w_hh), padded(H, w_hh.dtype)
     return pack([[w_hh, w_ih]], [(H, 0, G), (I, 0, G)]), padded(H, w_hh.dtype)
+
+
+class BackwardProduct(NamedTuple):
+    """The per-step product of the lstm and rnn backward kernels and where their dL/dx comes from."""
+    w: tuple                        # pack_backward(p, ...)
+    xo: int                         # the product's column where dL/dx_t starts
+    dx: np.ndarray                  # the kernel's dL/dx buffer (T, B, I), or (T, B, 0): it computes none
+    after: Optional[np.ndarray]     # (T, B, I) dL/dx that input_grads fills after the loop, or None
+
+
+def backward_product(p, T, B, dtype, input_grad):
+    """BackwardProduct: dL/dx_t in the kernel's per-step product, except for a single sequence (B = 1): then
+    after the loop, in one product over all T rows.
+
+    A one-row product streams its packed weights from L2 for that row alone, and there the mostly padded
+    panel of W_ih (2 columns of 32 at I = 2) is a fifth of each step's bytes; after the loop its rows pass MR
+    at a time. Same k-sequential sums, so dL/dx is bitwise the same. lstm forward+backward, 2 threads, in the
+    loop / after, alternating in one process: 100,1,2,128 1050/1021 us, 1000,1,2,128 7.69/7.35 ms,
+    100,1,128,512 42.5/39.6 ms; but at B = 2 (a row a thread, the product after on one) after lost 2 %, and
+    with 2-7 rows a thread 2-3 % (100,4,2,128 2.09/2.15 ms): the padded columns then cost more multiply-adds
+    than the panel's streaming saved."""
+    I = p["weight_ih"].shape[1]
+    if input_grad and B == 1:
+        return BackwardProduct(*pack_backward(p, False), input_grad_buffer(T, B, I, dtype, False),
+                               workspace.empty((T, B, I), dtype))
+    return BackwardProduct(*pack_backward(p, input_grad), input_grad_buffer(T, B, I, dtype, input_grad), None)
+
+
+def input_grads(bp, p, da):
+    """dL/dx (T, B, I) from the backward kernel's run with bp = backward_product(...) and its dL/da (T, B, G)
+    (dL/d(pre-activations)), or None where none was asked for."""
+    if bp.after is None:
+        return bp.dx if bp.dx.shape[2] else None
+    T, B, G = da.shape
+    _after_loop(da.reshape(T * B, G), pack(p["weight_ih"]), bp.after.reshape(T * B, -1))
+    return bp.after
+
+
+@njit(**KERNEL)
+def _after_loop(da, w, dx):
+    # da: (N, G); w = pack(W_ih (G, I)); dx: (N, I) = da @ W_ih, 16 MR rows at a time (a small buffer)
+    N, I = dx.shape
+    rows = 16 * MR
+    c = product_buffer(rows, w, da)
+    for lo in range(0, N, rows):
+        hi = min(N, lo + rows)
+        matmul_rows(da, lo, hi, w, c)
+        for r in range(lo, hi):
+            copy_row(dx[r], c[r - lo, :I])
 
 
 def input_grad_buffer(T, B, I, dtype, input_grad):

@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit
 
 from rnnbench.backend import LayerGrads
-from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, input_grad_buffer, norms, pack_backward,
+from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, backward_product, input_grads, norms,
                                           prefetch_pays, prefetch_read, prefetch_write, row_norm, row_norms,
                                           run_blocks, sigmoid, stacked_weights, tanh, thread_rows,
                                           weight_grads)
@@ -72,7 +72,7 @@ def lstm_forward(lo, hi, x, w, bias, w_p, h0, c0, lengths, ahead, out, h, c, gat
 @njit(**KERNEL)
 def lstm_backward(lo, hi, w, xo, w_p, peep, c0, gates, cs, lengths, ahead, d_out, dh, dc, da, dx, h_rn, c_rn,
                   dw_p):
-    # w, xo = pack_backward(p); w_p: (3, H) (zeros without peepholes); peep: bool; c0: (B, H)
+    # w, xo = backward_product(...); w_p: (3, H) (zeros without peepholes); peep: bool; c0: (B, H)
     # gates: (T, B, 4H); cs: (T, B, H); lengths: (B,); ahead: prefetch; d_out: (T, B, H)
     # dh, dc: (B, H) in dL/dh_n, dL/dc_n, out dL/dh0, dL/dc0
     # written for rows lo:hi: da (T, B, 4H); dx (T, B, I); h_rn, c_rn (T, B) row norms, or (0, 0): none;
@@ -165,17 +165,16 @@ def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn, g
     T, B, H = out.shape
     dh, dc = copy(d_hn), copy(d_cn)            # the kernel updates them in place
     da = empty((T, B, 4 * H), out.dtype)
-    dx = input_grad_buffer(T, B, p["weight_ih"].shape[1], out.dtype, input_grad)
     h_rn, c_rn = row_norms(T, B, grad_norms), row_norms(T, B, grad_norms)
     w_p, peep = _peepholes(cell, p, H, out.dtype)
     dw_p = np.empty((B, 3, H)) if peep else np.empty((B, 0, 0))
     gates, cs = saved
-    w, xo = pack_backward(p, input_grad)
-    run_blocks(lstm_backward, B, w=w, xo=xo, w_p=w_p, peep=peep, c0=c0, gates=gates, cs=cs, lengths=lengths,
-               ahead=prefetch_pays(w, gates, cs, d_out, da), d_out=d_out, dh=dh, dc=dc, da=da, dx=dx,
-               h_rn=h_rn, c_rn=c_rn, dw_p=dw_p)
+    bp = backward_product(p, T, B, out.dtype, input_grad)
+    run_blocks(lstm_backward, B, w=bp.w, xo=bp.xo, w_p=w_p, peep=peep, c0=c0, gates=gates, cs=cs,
+               lengths=lengths, ahead=prefetch_pays(bp.w, gates, cs, d_out, da), d_out=d_out, dh=dh, dc=dc,
+               da=da, dx=bp.dx, h_rn=h_rn, c_rn=c_rn, dw_p=dw_p)
     grads = weight_grads(p, x, h0, out, da)
     if peep:
         grads["weight_peephole"] = dw_p.sum(0).astype(out.dtype)
-    return LayerGrads(grads, dx if input_grad else None, dh, dc, norms(h_rn, out.dtype),
+    return LayerGrads(grads, input_grads(bp, p, da), dh, dc, norms(h_rn, out.dtype),
                       norms(c_rn, out.dtype))

@@ -7,9 +7,9 @@ the outputs themselves.
 from numba import njit
 
 from rnnbench.backend import LayerGrads
-from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, activation_grad, input_grad_buffer, norms,
-                                          pack_backward, row_norm, row_norms, run_blocks, stacked_weights,
-                                          tanh, thread_rows, weight_grads)
+from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, activation_grad, backward_product,
+                                          input_grads, norms, row_norm, row_norms, run_blocks,
+                                          stacked_weights, tanh, thread_rows, weight_grads)
 from rnnbench.kernels.cpu.gemm import copy_row, matmul_rows, pack, product_buffer, project, step_buffers
 from rnnbench.kernels.cpu.workspace import aligned, copy, empty
 
@@ -42,7 +42,7 @@ def rnn_forward(lo, hi, x, w, bias, h0, lengths, relu, out, h):
 
 @njit(**KERNEL)
 def rnn_backward(lo, hi, w, xo, out, lengths, relu, d_out, dh, dpre, dx, h_rn):
-    # w, xo = pack_backward(p); out: (T, B, H) forward outputs; lengths: (B,); d_out: (T, B, H)
+    # w, xo = backward_product(...); out: (T, B, H) forward outputs; lengths: (B,); d_out: (T, B, H)
     # dh: (B, H) in dL/dh_n, out dL/dh0; written for rows lo:hi: dpre (T, B, H) dL/d(pre-activation),
     # dx (T, B, I), h_rn (T, B) ||dL/dh_t[b]|| or (0, 0): none
     T, _, H = out.shape
@@ -83,10 +83,9 @@ def backward(cell, p, x, out, h0, c0, lengths, saved, relu, d_out, d_hn, d_cn, g
     T, B, _ = out.shape
     dh = copy(d_hn)                     # the kernel updates it in place
     dpre = empty(out.shape, out.dtype)
-    dx = input_grad_buffer(T, B, p["weight_ih"].shape[1], out.dtype, input_grad)
     h_rn = row_norms(T, B, grad_norms)
-    w, xo = pack_backward(p, input_grad)
-    run_blocks(rnn_backward, B, w=w, xo=xo, out=out, lengths=lengths, relu=relu, d_out=d_out, dh=dh,
-               dpre=dpre, dx=dx, h_rn=h_rn)
-    return LayerGrads(weight_grads(p, x, h0, out, dpre), dx if input_grad else None, dh, None,
+    bp = backward_product(p, T, B, out.dtype, input_grad)
+    run_blocks(rnn_backward, B, w=bp.w, xo=bp.xo, out=out, lengths=lengths, relu=relu, d_out=d_out, dh=dh,
+               dpre=dpre, dx=bp.dx, h_rn=h_rn)
+    return LayerGrads(weight_grads(p, x, h0, out, dpre), input_grads(bp, p, dpre), dh, None,
                       norms(h_rn, out.dtype), None)
