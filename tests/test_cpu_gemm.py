@@ -1,6 +1,7 @@
 """The CPU kernels' packed-weight product (kernels.cpu.gemm) against NumPy in float64: every tile path
 (MR-row tiles, leftover rows one panel or WIDE panels at a time, narrow and broad panels, k in blocks past
-KC), row offsets, padded columns, and sections with their own k ranges."""
+KC), panels walked first to last and last to first, row offsets, padded columns, and sections with their own
+k ranges."""
 import numpy as np
 import pytest
 from numba import njit
@@ -9,22 +10,23 @@ from rnnbench.kernels.cpu.gemm import BROAD_VECTORS, MR, matmul_rows, pack, padd
 
 
 @njit(cache=False)
-def product(a, lo, hi, w, c):
-    matmul_rows(a, lo, hi, w, c)
+def product(a, lo, hi, w, c, reverse=False):
+    matmul_rows(a, lo, hi, w, c, reverse)
 
 
+@pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("M,K,N,lo,hi", [(9, 7, 33, 0, 9), (12, 130, 512, 3, 12), (1, 1, 1, 0, 1),
                                         (6, 20, 17, 5, 6), (40, 65, 8, 1, 39), (19, 40, 100, 2, 19),
                                         (18, 600, 70, 1, 18)])
-def test_matches_numpy(dtype, M, K, N, lo, hi):
+def test_matches_numpy(dtype, M, K, N, lo, hi, reverse):
     rng = np.random.default_rng(M * K + N)
     a, w = rng.standard_normal((M, K)).astype(dtype), rng.standard_normal((K, N)).astype(dtype)
     packed = pack(w, rows=hi - lo)
     nr = packed[0].shape[2]
     assert nr in (panel_width(dtype), panel_width(dtype, BROAD_VECTORS)) and width(packed) == -(-N // nr) * nr
     c = np.full((hi - lo + 1, width(packed)), np.nan, dtype)
-    product(a, lo, hi, packed, c)
+    product(a, lo, hi, packed, c, reverse)
     want = a[lo:hi].astype(np.float64) @ w.astype(np.float64)
     tol = 1e-13 if dtype == "float64" else 1e-5
     assert np.max(np.abs(c[:hi - lo, :N] - want)) <= tol * max(1.0, np.max(np.abs(want))) * np.sqrt(K)
@@ -63,9 +65,10 @@ def test_sections_restrict_k_and_start_on_panels():
     np.testing.assert_allclose(c[:, o3:o3 + n3], a[:, K1:] @ w[K1:, n1 + n2:], rtol=1e-13)
 
 
+@pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("rows", [1, 3, 11])
-def test_leftover_rows_span_panels_only_within_a_section(dtype, rows):
+def test_leftover_rows_span_panels_only_within_a_section(dtype, rows, reverse):
     # a 3-panel section then a 6-panel one on other k rows: a group of WIDE panels for the leftover rows may
     # start only where its panels share their k rows
     rng = np.random.default_rng(rows)
@@ -75,7 +78,7 @@ def test_leftover_rows_span_panels_only_within_a_section(dtype, rows):
     w = rng.standard_normal((K1 + K2, n1 + n2)).astype(dtype)
     packed = pack(w, [(n1, 0, K1), (n2, K1, K1 + K2)])
     c = np.full((rows, width(packed)), np.nan, dtype)
-    product(a, 0, rows, packed, c)
+    product(a, 0, rows, packed, c, reverse)
     a64, w64 = a.astype(np.float64), w.astype(np.float64)
     tol = 1e-13 if dtype == "float64" else 1e-5
     np.testing.assert_allclose(c[:, :n1], a64[:, :K1] @ w64[:K1, :n1], rtol=tol, atol=tol)
@@ -103,12 +106,13 @@ def test_blocks_pack_as_the_matrix_they_describe(rows):
             pack(stacked, sec)
 
 
+@pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("rows", [1, MR, MR + 3])
-def test_a_section_over_no_k_rows_is_zero(rows):
+def test_a_section_over_no_k_rows_is_zero(rows, reverse):
     # k0 == k1: nothing to sum, whichever tile runs it (and however a long k range would be blocked)
     a = np.ones((rows, 4))
     packed = pack(np.ones((4, 40)), [(20, 0, 4), (20, 2, 2)])
     c = np.full((rows, width(packed)), np.nan)
-    product(a, 0, rows, packed, c)
+    product(a, 0, rows, packed, c, reverse)
     o2 = padded(20, np.float64)
     assert np.all(c[:, :20] == 4) and np.all(c[:, o2:o2 + 20] == 0)

@@ -110,9 +110,9 @@ def gru_backward(lo, hi, w_hh, w_ih, h0, out, gates, hpn, lengths, d_out, dh, dh
             dxn[t, b] = dxp_row[2 * H:]
             if with_norms:
                 h_rn[t, b] = row_norm(d)
-        matmul_rows(dhp[t], lo, hi, w_hh, dh_prev)
+        matmul_rows(dhp[t], lo, hi, w_hh, dh_prev, t % 2 == 1)
         if I:
-            matmul_rows(dxs, 0, hi - lo, w_ih, dx_t)
+            matmul_rows(dxs, 0, hi - lo, w_ih, dx_t, t % 2 == 1)
         for b in range(lo, hi):
             copy_row(dx[t, b], dx_t[b - lo, :I])
             if t < lengths[b]:

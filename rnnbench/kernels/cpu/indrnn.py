@@ -27,7 +27,7 @@ def indrnn_forward(lo, hi, x, w, w_hh, bias, h0, lengths, relu, out, h):
     state = h0[lo:hi].copy()                         # (rows, H) h_{t-1}
     pre = product_buffer(hi - lo, w, x)              # (rows, >= H) x_t W_ih^T
     for t in range(T):
-        matmul_rows(x[t], lo, hi, w, pre)
+        matmul_rows(x[t], lo, hi, w, pre, t % 2 == 1)
         for b in range(lo, hi):
             out_row = out[t, b]
             if t < lengths[b]:
@@ -76,7 +76,7 @@ def indrnn_backward(lo, hi, w, w_hh, h0, out, lengths, relu, d_out, dh, dpre, dx
                 if with_norms:
                     h_rn[t, b] = row_norm(d)
         if I:
-            matmul_rows(dpre[t], lo, hi, w, back)
+            matmul_rows(dpre[t], lo, hi, w, back, t % 2 == 1)
         for b in range(lo, hi):
             copy_row(dx[t, b], back[b - lo, :I])
 

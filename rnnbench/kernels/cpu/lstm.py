@@ -133,7 +133,7 @@ def lstm_backward(lo, hi, w, xo, w_p, peep, c0, gates, cs, lengths, ahead, d_out
                 prefetch_write(da[t - 1, b])
                 if t > 1:
                     prefetch_read(cs[t - 2, b])
-        matmul_rows(da[t], lo, hi, w, back)
+        matmul_rows(da[t], lo, hi, w, back, t % 2 == 1)
         for b in range(lo, hi):
             copy_row(dx[t, b], back[b - lo, xo:xo + I])
             if t < lengths[b]:

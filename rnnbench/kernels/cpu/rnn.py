@@ -60,7 +60,7 @@ def rnn_backward(lo, hi, w, xo, out, lengths, relu, d_out, dh, dpre, dx, h_rn):
                 dpre_row[:] = zero
             if with_norms:
                 h_rn[t, b] = row_norm(d)
-        matmul_rows(dpre[t], lo, hi, w, back)
+        matmul_rows(dpre[t], lo, hi, w, back, t % 2 == 1)
         for b in range(lo, hi):
             copy_row(dx[t, b], back[b - lo, xo:xo + I])
             if t < lengths[b]:
