@@ -36,8 +36,9 @@ from rnnbench.errors import InputError
 
 
 def stack(arrays):
-    """Host arrays of one shape -> one array with a new leading axis."""
-    return np.stack(arrays)
+    """Host arrays of one shape -> one array with a new leading axis (a view of a lone one: np.stack's copy
+    of a one-layer model's few small results cost ~2 us each, ~10 us of a B = 1 forward+backward)."""
+    return arrays[0][np.newaxis] if len(arrays) == 1 else np.stack(arrays)
 
 
 def to_host(a):

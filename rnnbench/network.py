@@ -29,6 +29,7 @@ activations. Changes made through a reference kept from before are beyond its si
 """
 import itertools
 import math
+from functools import cached_property
 from typing import Any, NamedTuple, Optional
 
 import numpy as np
@@ -147,7 +148,9 @@ class RNN:
         self._version = next(_VERSIONS)
         return self._params
 
+    @cached_property
     def _keys(self):
+        # the state_dict's keys in order (fixed by the constructor's arguments)
         return [f"{name}{suffix}" for suffix, shapes in self._shapes() for name in shapes]
 
     def state_dict(self):
@@ -305,7 +308,7 @@ class RNN:
                     dx = keep(g.dx)
                     d_in = dx if d == 0 else d_in + reverse_within(dx, lengths)
             d_out = d_in
-        params = {key: give(params[key]) for key in self._keys()}        # state_dict's key order
+        params = {key: give(params[key]) for key in self._keys}        # state_dict's key order
         return Grads(params, give(d_out), give(gather(dh0)), give(gather(dc0)) if has_c else None,
                      give(gather(h_norms)) if grad_norms else None,
                      give(gather(c_norms)) if has_c and grad_norms else None)

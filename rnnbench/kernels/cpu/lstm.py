@@ -9,6 +9,8 @@ against five sigmoid/tanh, and one loop to keep right instead of two. Each kerne
 for batch rows lo:hi; the forward gets a from one product per step and stores the gates and c_t for the
 backward.
 """
+from functools import lru_cache
+
 import numpy as np
 from numba import njit
 
@@ -142,7 +144,13 @@ def lstm_backward(lo, hi, w, xo, w_p, peep, c0, gates, cs, lengths, ahead, d_out
 
 def _peepholes(cell, p, H, dtype):
     """(w_p (3, H), peep): the peephole weights, zeros for a cell without them."""
-    return aligned(p["weight_peephole"] if cell.peepholes else np.zeros((3, H), dtype)), cell.peepholes
+    return (aligned(p["weight_peephole"]) if cell.peepholes else _no_peepholes(H, dtype)), cell.peepholes
+
+
+@lru_cache(maxsize=16)
+def _no_peepholes(H, dtype):
+    # the plain lstm's w_p, made once per shape (the kernels only read it)
+    return aligned(np.zeros((3, H), dtype))
 
 
 def forward(cell, p, x, h0, c0, lengths, relu, keep):

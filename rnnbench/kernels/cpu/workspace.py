@@ -13,6 +13,7 @@ references can serve the next call of the same size. Whether anything else still
 forward result, a view of it, a torch tensor made from it) is read off the buffer's reference count: an array
 in use is never handed out. Arrays under MIN_BYTES are fresh (malloc serves those from its free lists).
 """
+import ctypes
 import math
 import sys
 import threading
@@ -53,7 +54,9 @@ def empty(shape, dtype):
 def _view(buf, shape, dtype):
     # every view of buf, however derived, has buf as its base (NumPy links views to the array owning the
     # memory), so buf's reference count says whether anything still uses the array handed out
-    return np.ndarray(shape, dtype, buf, -buf.ctypes.data % ALIGN)
+    # the address through ctypes.c_char: a third of what buf.ctypes.data costs (0.3 against 0.9 us, at ~16
+    # calls in a B = 1 forward+backward)
+    return np.ndarray(shape, dtype, buf, -ctypes.addressof(ctypes.c_char.from_buffer(buf)) % ALIGN)
 
 
 def _refs(a):
