@@ -106,6 +106,24 @@ def test_blocks_pack_as_the_matrix_they_describe(rows):
             pack(stacked, sec)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_transposed_views_pack_as_their_copies(dtype):
+    # transposed views (W^T of PyTorch-layout weights) pack through vector tiles transposed in registers, with
+    # k rows past whole tiles, a partial last panel, column offsets into the block and sections
+    rng = np.random.default_rng(7)
+    nr, lanes = panel_width(dtype), panel_width(dtype, 1)
+    A = rng.standard_normal((5 * nr + 3, 2 * lanes + 5)).astype(dtype)       # (out, in): A.T is (K, N)
+    B = rng.standard_normal((5 * nr + 3, 3 * lanes)).astype(dtype)
+    stacked = [[A.T, A.T[:, nr:]], [B.T, B.T[:, nr:]]]
+    for blocks, sec in [([[A.T]], None), ([[A.T], [B.T]], None), ([[A.T[1:, 3:]]], None),
+                        (stacked, [(nr + 7, 0, A.shape[1]), (2 * nr, 4, 40)])]:
+        got = pack(blocks, sec)
+        want = pack([[np.ascontiguousarray(b) for b in row] for row in blocks], sec)
+        for p, (k0, k1) in enumerate(want[1]):
+            np.testing.assert_array_equal(got[0][p, k0:k1], want[0][p, k0:k1])
+        np.testing.assert_array_equal(got[1], want[1])
+
+
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("rows", [1, MR, MR + 3])
 def test_a_section_over_no_k_rows_is_zero(rows, reverse):
