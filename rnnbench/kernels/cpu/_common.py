@@ -26,7 +26,8 @@ from threadpoolctl import ThreadpoolController
 
 from rnnbench.kernels.cpu import workspace
 from rnnbench.kernels.cpu.cache import drop_stale
-from rnnbench.kernels.cpu.gemm import MR, copy_row, matmul_rows, pack, padded, prefetch_line, product_buffer
+from rnnbench.kernels.cpu.gemm import (copy_row, multiply_add, pack, padded, prefetch_line, transpose_tile)
+from rnnbench.kernels.cpu.isa import VECTOR_BYTES
 
 # no nnan/ninf: keep NaN/Inf behaviour while allowing contraction to FMA, reassociation and vectorizing
 FASTMATH = {"contract", "reassoc", "nsz", "arcp", "afn"}
@@ -374,12 +375,11 @@ def backward_product(p, T, B, dtype, input_grad):
     after the loop, in one product over all T rows.
 
     A one-row product streams its packed weights from L2 for that row alone, and there the mostly padded
-    panel of W_ih (2 columns of 32 at I = 2) is a fifth of each step's bytes; after the loop its rows pass MR
-    at a time. Same k-sequential sums, so dL/dx is bitwise the same. lstm forward+backward, 2 threads, in the
-    loop / after, alternating in one process: 100,1,2,128 1050/1021 us, 1000,1,2,128 7.69/7.35 ms,
-    100,1,128,512 42.5/39.6 ms; but at B = 2 (a row a thread, the product after on one) after lost 2 %, and
-    with 2-7 rows a thread 2-3 % (100,4,2,128 2.09/2.15 ms): the padded columns then cost more multiply-adds
-    than the panel's streaming saved."""
+    panel of W_ih (2 columns of 32 at I = 2) is a fifth of each step's bytes; after the loop (_after_loop)
+    nothing is padded. Same k-sequential sums, so dL/dx is bitwise the same. lstm forward+backward, 2
+    threads, in the loop / after, alternating in one process: 100,1,2,128 987/927 us, 1000,1,2,128
+    7.40/6.97 ms, 200,1,10,128 1.76/1.74 ms, 100,1,128,512 31.6/30.9 ms. With more rows the panel's stream
+    is shared (with 2-7 rows a thread a padded product after the loop lost 2-3 %)."""
     I = p["weight_ih"].shape[1]
     if input_grad and B == 1:
         return BackwardProduct(*pack_backward(p, False), input_grad_buffer(T, B, I, dtype, False),
@@ -393,21 +393,44 @@ def input_grads(bp, p, da):
     if bp.after is None:
         return bp.dx if bp.dx.shape[2] else None
     T, B, G = da.shape
-    _after_loop(da.reshape(T * B, G), pack(p["weight_ih"]), bp.after.reshape(T * B, -1))
+    _after_loop(da.reshape(T * B, G), p["weight_ih"], bp.after.reshape(T * B, -1))
     return bp.after
 
 
 @njit(**KERNEL)
-def _after_loop(da, w, dx):
-    # da: (N, G); w = pack(W_ih (G, I)); dx: (N, I) = da @ W_ih, 16 MR rows at a time (a small buffer)
-    N, I = dx.shape
-    rows = 16 * MR
-    c = product_buffer(rows, w, da)
-    for lo in range(0, N, rows):
-        hi = min(N, lo + rows)
-        matmul_rows(da, lo, hi, w, c)
-        for r in range(lo, hi):
-            copy_row(dx[r], c[r - lo, :I])
+def _after_loop(da, w_ih, dx):
+    # da: (N, G); w_ih: (G, I) -> dx: (N, I) = da @ w_ih, each element a multiply_add chain over k ascending
+    # from 0 as the packed product's tiles sum it (so bitwise what the kernel's loop gave). A tile would
+    # multiply I = 2 columns padded to a whole panel (16 times the work); here ROWS rows at a time, da's rows
+    # turned into columns (L x L tiles transposed in registers, L a vector's lanes), so that each row's chains
+    # run in their own lane, many independent chains per k.
+    N, G = da.shape
+    I = w_ih.shape[1]
+    L = VECTOR_BYTES // da.itemsize
+    ROWS = 8 * L
+    zero = da.dtype.type(0)
+    cols = np.empty((G, ROWS), da.dtype)            # cols[k, r] = da[r0 + r, k]
+    acc = np.empty((I, ROWS), da.dtype)
+    for r0 in range(0, N, ROWS):
+        n = min(ROWS, N - r0)
+        for b in range(0, n - L + 1, L):
+            for k0 in range(0, G - L + 1, L):
+                transpose_tile(cols, k0 * ROWS + b, ROWS, da, (r0 + b) * G + k0, G)
+            for k in range(G - G % L, G):
+                for r in range(b, b + L):
+                    cols[k, r] = da[r0 + r, k]
+        for k in range(G):
+            for r in range(n - n % L, ROWS):
+                cols[k, r] = da[r0 + r, k] if r < n else zero
+        acc[:] = zero
+        for k in range(G):
+            for i in range(I):
+                w = w_ih[k, i]
+                for r in range(ROWS):
+                    acc[i, r] = multiply_add(cols[k, r], w, acc[i, r])
+        for r in range(n):
+            for i in range(I):
+                dx[r0 + r, i] = acc[i, r]
 
 
 def input_grad_buffer(T, B, I, dtype, input_grad):

@@ -114,7 +114,7 @@ def pack(w, sections=None, rows=0):
 
 
 @intrinsic
-def _transpose_tile(typingctx, dst, d0, ds, src, s0, ss):
+def transpose_tile(typingctx, dst, d0, ds, src, s0, ss):
     """dst[d0 + i * ds + j] = src[s0 + j * ss + i] for i, j < L, the lanes of one vector (elements counted
     from each array's first): an L x L tile transposed in registers (log2 L rounds of L two-vector
     shuffles, each swapping the off-diagonal blocks of a pair of rows) instead of L * L scalar moves."""
@@ -123,6 +123,7 @@ def _transpose_tile(typingctx, dst, d0, ds, src, s0, ss):
         return None
 
     def codegen(context, builder, signature, args):
+        prefer_full_width(builder.function)
         ty = signature.args
         D = context.make_array(ty[0])(context, builder, args[0])
         S = context.make_array(ty[3])(context, builder, args[3])
@@ -151,6 +152,22 @@ def _transpose_tile(typingctx, dst, d0, ds, src, s0, ss):
     return types.void(dst, d0, ds, src, s0, ss), codegen
 
 
+@intrinsic
+def multiply_add(typingctx, a, b, c):
+    """a * b + c rounded as the micro-kernel's tiles round it: fused where the target has FMA (llvm.fma),
+    else fmuladd's choice (so a chain of these over k sums exactly as a tile's accumulator does)."""
+    if not (a == b == c and a in (types.float32, types.float64)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ty = context.get_value_type(signature.args[0])
+        bits = 8 * np.dtype(str(signature.args[0])).itemsize
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ty, [ty] * 3),
+                                            f"llvm.{'fma' if HAS_FMA else 'fmuladd'}.f{bits}")
+        return builder.call(fn, list(args))
+    return a(a, b, c), codegen
+
+
 @njit(cache=True, nogil=True)
 def _transposed_panels(panels, p, r0, w):
     # panels: (P, K, NR) C; w: (n, R), rows unit-strided -> panels[p + q, r0 + k, c] = w[q * NR + c, k] for
@@ -164,7 +181,7 @@ def _transposed_panels(panels, p, r0, w):
     for q in range(n // nr):
         for c0 in range(0, nr, L):
             for k0 in range(0, R - L + 1, L):
-                _transpose_tile(panels, ((p + q) * K + r0 + k0) * nr + c0, nr, w, (q * nr + c0) * ws + k0, ws)
+                transpose_tile(panels, ((p + q) * K + r0 + k0) * nr + c0, nr, w, (q * nr + c0) * ws + k0, ws)
             for k in range(R - R % L, R):
                 for c in range(c0, c0 + L):
                     panels[p + q, r0 + k, c] = w[q * nr + c, k]
