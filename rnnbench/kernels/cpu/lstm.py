@@ -12,15 +12,30 @@ backward.
 from functools import lru_cache
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 from rnnbench.backend import LayerGrads
 from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, backward_product, input_grads, norms,
                                           prefetch_pays, prefetch_read, prefetch_write, row_norm, row_norms,
                                           run_blocks, sigmoid, stacked_weights, tanh, thread_rows,
                                           weight_grads)
-from rnnbench.kernels.cpu.gemm import copy_row, matmul_rows, pack, product_buffer, project, step_buffers
+from rnnbench.kernels.cpu.gemm import (copy_row, matmul_rows, multiply_add, pack, product_buffer, project,
+                                       step_buffers)
 from rnnbench.kernels.cpu.workspace import aligned, copy, empty
+
+
+def cell_state(f, c, i, g):
+    """c_t = f * c_{t-1} + i * g, with the rounding each dtype's kernels have always had: one product fused
+    into the sum, float32 i * g (where LLVM once chose it in the vectorized loop), float64 f * c (its scalar
+    loop). Spelt out, so that no compiler choice moves a bit of a stored result."""
+
+
+@overload(cell_state)
+def _cell_state(f, c, i, g):
+    if f == types.float32:
+        return lambda f, c, i, g: multiply_add(i, g, f * c)
+    return lambda f, c, i, g: multiply_add(f, c, i * g)
 
 
 @njit(**KERNEL)
@@ -47,17 +62,20 @@ def lstm_forward(lo, hi, x, w, bias, w_p, h0, c0, lengths, ahead, out, h, c, gat
                 gate_row = gates[ts, b]
                 cb = c[b]
                 cn = cs[ts, b]
+                # three passes, each with a short chain per unit: one pass with all five sigmoid/tanh in a
+                # chain left fewer units in flight (lstm 1000,64,2,128 forward for training 42.9 -> 41.7 ms;
+                # same arithmetic, bitwise the same)
                 for j in range(H):
-                    i = sigmoid(a[j] + bias[j] + p_i[j] * cb[j])
-                    f = sigmoid(a[H + j] + bias[H + j] + p_f[j] * cb[j])
+                    gate_row[j] = sigmoid(a[j] + bias[j] + p_i[j] * cb[j])
+                    gate_row[H + j] = sigmoid(a[H + j] + bias[H + j] + p_f[j] * cb[j])
+                for j in range(H):
                     g = tanh(a[2 * H + j] + bias[2 * H + j])
-                    cj = f * cb[j] + i * g
-                    o = sigmoid(a[3 * H + j] + bias[3 * H + j] + p_o[j] * cj)
-                    gate_row[j] = i
-                    gate_row[H + j] = f
                     gate_row[2 * H + j] = g
+                    cn[j] = cell_state(gate_row[H + j], cb[j], gate_row[j], g)
+                for j in range(H):
+                    cj = cn[j]
+                    o = sigmoid(a[3 * H + j] + bias[3 * H + j] + p_o[j] * cj)
                     gate_row[3 * H + j] = o
-                    cn[j] = cj
                     out_row[j] = o * tanh(cj)
                 copy_row(cb, cn)
                 copy_row(z[b - lo, I:], out_row)
