@@ -29,7 +29,7 @@ activations. Changes made through a reference kept from before are beyond its si
 """
 import itertools
 import math
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, NamedTuple, Optional
 
 import numpy as np
@@ -60,6 +60,14 @@ class Grads(NamedTuple):
     grad_norms: Optional[np.ndarray]   # (L*D, T): ||dL/dh_t||_F per layer and direction (module doc);
     # None from backward(..., grad_norms=False), as is cell_grad_norms
     cell_grad_norms: Optional[np.ndarray]  # (L*D, T): ||dL/dc_t||_F for lstm/peephole, else None
+
+
+@lru_cache(maxsize=2)
+def _zeros(shape, dtype):
+    # the zero dL/d(output) of a backward given none (a loss on the final state), kept: no backend writes
+    # into d_out, and a fresh np.zeros of it cost a training step ~1 ms (adding, T = 400, B = 50, H = 128:
+    # 10 MB, which calloc had to clear once the heap had served it before)
+    return np.zeros(shape, dtype)
 
 
 def _same(a):
@@ -275,9 +283,7 @@ class RNN:
                              "changed after that forward (load_state_dict, or params taken for an update): "
                              "run forward again")
         L, D, H = self.num_layers, self.num_directions, self.hidden_size
-        # np.zeros: calloc'd pages all map the one zero page until written, so (T, B, H) zeros cost no
-        # memset and are read from cache
-        d_out = (np.zeros((T, B, D * H), self.dtype) if d_output is None
+        d_out = (_zeros((T, B, D * H), self.dtype) if d_output is None
                  else self._array("d_output", d_output, (T, B, D * H)))
         d_h_n = self._state("d_h_n", d_h_n, B)
         if self.spec.has_cell_state:
