@@ -26,7 +26,7 @@ from threadpoolctl import ThreadpoolController
 
 from rnnbench.kernels.cpu import workspace
 from rnnbench.kernels.cpu.cache import drop_stale
-from rnnbench.kernels.cpu.gemm import (copy_row, multiply_add, pack, padded, prefetch_line, transpose_tile)
+from rnnbench.kernels.cpu.gemm import copy_row, multiply_add, pack, padded, prefetch_line, transpose
 from rnnbench.kernels.cpu.isa import VECTOR_BYTES
 
 # no nnan/ninf: keep NaN/Inf behaviour while allowing contraction to FMA, reassociation and vectorizing
@@ -404,26 +404,18 @@ def _after_loop(da, w_ih, dx):
     # da: (N, G); w_ih: (G, I) -> dx: (N, I) = da @ w_ih, each element a multiply_add chain over k ascending
     # from 0 as the packed product's tiles sum it (so bitwise what the kernel's loop gave). A tile would
     # multiply I = 2 columns padded to a whole panel (16 times the work); here ROWS rows at a time, da's rows
-    # turned into columns (L x L tiles transposed in registers, L a vector's lanes), so that each row's chains
-    # run in their own lane, many independent chains per k.
+    # turned into columns (transposed in registers), so that each row's chains run in their own lane, many
+    # independent chains per k.
     N, G = da.shape
     I = w_ih.shape[1]
-    L = VECTOR_BYTES // da.itemsize
-    ROWS = 8 * L
+    ROWS = 8 * VECTOR_BYTES // da.itemsize
     zero = da.dtype.type(0)
     cols = np.empty((G, ROWS), da.dtype)            # cols[k, r] = da[r0 + r, k]
     acc = np.empty((I, ROWS), da.dtype)
     for r0 in range(0, N, ROWS):
         n = min(ROWS, N - r0)
-        for b in range(0, n - L + 1, L):
-            for k0 in range(0, G - L + 1, L):
-                transpose_tile(cols, k0 * ROWS + b, ROWS, da, (r0 + b) * G + k0, G)
-            for k in range(G - G % L, G):
-                for r in range(b, b + L):
-                    cols[k, r] = da[r0 + r, k]
-        for k in range(G):
-            for r in range(n - n % L, ROWS):
-                cols[k, r] = da[r0 + r, k] if r < n else zero
+        transpose(cols[:, :n], da[r0:r0 + n])
+        cols[:, n:] = zero
         acc[:] = zero
         for k in range(G):
             for i in range(I):

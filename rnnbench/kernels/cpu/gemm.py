@@ -168,23 +168,32 @@ def multiply_add(typingctx, a, b, c):
     return a(a, b, c), codegen
 
 
+@njit(inline="always")
+def transpose(dst, src):
+    """dst[j, i] = src[i, j]: dst (n, m) and src (m, n), 2-D with unit-strided rows (views of larger arrays
+    welcome); whole L x L tiles transposed in registers (transpose_tile), the ragged edges element by
+    element."""
+    m, n = src.shape
+    L = VECTOR_BYTES // src.itemsize
+    ds, ss = dst.strides[0] // dst.itemsize, src.strides[0] // src.itemsize
+    for i0 in range(0, m - L + 1, L):
+        for j0 in range(0, n - L + 1, L):
+            transpose_tile(dst, j0 * ds + i0, ds, src, i0 * ss + j0, ss)
+    for i in range(m):
+        for j in range(n - n % L if i < m - m % L else 0, n):
+            dst[j, i] = src[i, j]
+
+
 @njit(cache=True, nogil=True)
 def _transposed_panels(panels, p, r0, w):
     # panels: (P, K, NR) C; w: (n, R), rows unit-strided -> panels[p + q, r0 + k, c] = w[q * NR + c, k] for
     # the n // NR whole panels: w is the PyTorch-layout weight whose transpose pack was given. Vector-sized
     # tiles transposed in registers, against NumPy's element-by-element strided copy: the lstm forward's pack
     # of [W_ih^T; W_hh^T] 16 against 28 us at H = 128, I = 2; 0.44 against 0.66 ms at H = 512, I = 128.
-    _, K, nr = panels.shape
-    n, R = w.shape
-    L = VECTOR_BYTES // panels.itemsize            # NR is a whole number of vectors
-    ws = w.strides[0] // w.itemsize
-    for q in range(n // nr):
-        for c0 in range(0, nr, L):
-            for k0 in range(0, R - L + 1, L):
-                transpose_tile(panels, ((p + q) * K + r0 + k0) * nr + c0, nr, w, (q * nr + c0) * ws + k0, ws)
-            for k in range(R - R % L, R):
-                for c in range(c0, c0 + L):
-                    panels[p + q, r0 + k, c] = w[q * nr + c, k]
+    nr = panels.shape[2]
+    R = w.shape[1]
+    for q in range(w.shape[0] // nr):
+        transpose(panels[p + q, r0:r0 + R], w[q * nr:(q + 1) * nr])
 
 
 def prefer_full_width(function):
