@@ -23,8 +23,10 @@ COMMANDS = [
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
-        # argparse prints the whole usage block; users get one line naming the problem
-        raise InputError(f"{self.prog}: {message}")
+        # argparse prints the whole usage block; users get one line naming the problem, and the command it
+        # came from (main prints the "rnnbench: error:" before it)
+        command = self.prog.removeprefix("rnnbench").strip()
+        raise InputError(f"{command}: {message}" if command else message)
 
 
 def build_parser():

@@ -97,6 +97,17 @@ def test_workers_and_scheduler_exclude_each_other_for_every_value(here, capsys, 
     assert "not allowed with argument" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv, line", [
+    (["bench", "--repeats", "abc"], "bench: argument --repeats: invalid int value: 'abc'"),
+    (["train", "--config", "x"], "unrecognized arguments: --config x"),
+    (["frobnicate"], "argument COMMAND: invalid choice: 'frobnicate'"),
+])
+def test_argument_errors_name_the_command_once(argv, line, capsys):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"rnnbench: error: {line}") and err.count("\n") == 1 and err.count("rnnbench") == 1
+
+
 def test_a_failed_runs_error_goes_to_stderr_and_its_retry_starts_afresh(here, capsys):
     config = normalize(TINY)
     run_dir = here / "runs" / store.run_id(config)
