@@ -397,7 +397,7 @@ def matmul_rows(a, lo, hi, w, c, reverse=False):
     from L3. The lstm kernels, 2 threads, without/with, alternating in one process: 100,64,128,512 forward
     69.6/66.1 ms, backward 83.9/82.7; 100,64,128,384 47.8/45.4, 55.8/53.7; 50,16,128,512 12.3/11.0,
     13.7/12.6; at H = 128 (weights in L2) 0-3 % faster, the one-thread training step unchanged.
-    reverse: walk the panels last to first. The kernels turn at every step (t odd: reverse), so a step starts
+    reverse: walk the panels last to first. The kernels turn at every step (turned(t)), so a step starts
     on the panels the step before ended with, still in L2: where the packed weights outgrow L2 that spares up
     to 2 MB of each step's stream from L3. Same sums, bitwise the same results. lstm, 2 threads, one way /
     turning, alternating in one process: forward 100,64,128,512 60.9/60.1 ms, 100,64,128,384 36.9/35.9,
@@ -408,6 +408,13 @@ def matmul_rows(a, lo, hi, w, c, reverse=False):
         _matmul_broad(a, lo, hi, panels, kr, c, reverse)
     else:
         _matmul_narrow(a, lo, hi, panels, kr, c, reverse)
+
+
+@njit(inline="always")
+def turned(t):
+    """matmul_rows' `reverse` for time step t: the kernels walk the panels first to last at even steps and
+    last to first at odd ones (see matmul_rows)."""
+    return t % 2 == 1
 
 
 @njit(inline="always")
@@ -452,4 +459,4 @@ def project(x, t, lo, hi, z, w, pre):
     """pre = [x_t | h_{t-1}] @ W for rows lo:hi, with h_{t-1} already in z[:, I:]."""
     for b in range(lo, hi):
         copy_row(z[b - lo], x[t, b])
-    matmul_rows(z, 0, hi - lo, w, pre, t % 2 == 1)
+    matmul_rows(z, 0, hi - lo, w, pre, turned(t))

@@ -13,7 +13,7 @@ from rnnbench.backend import LayerGrads
 from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, input_grad_buffer, norms, row_norm,
                                           row_norms, run_blocks, sigmoid, tanh, weight_grads)
 from rnnbench.kernels.cpu.gemm import (copy_row, matmul_rows, pack, padded, product_buffer, project,
-                                       step_buffers)
+                                       step_buffers, turned)
 from rnnbench.kernels.cpu.workspace import aligned, copy, empty
 
 
@@ -110,9 +110,9 @@ def gru_backward(lo, hi, w_hh, w_ih, h0, out, gates, hpn, lengths, d_out, dh, dh
             dxn[t, b] = dxp_row[2 * H:]
             if with_norms:
                 h_rn[t, b] = row_norm(d)
-        matmul_rows(dhp[t], lo, hi, w_hh, dh_prev, t % 2 == 1)
+        matmul_rows(dhp[t], lo, hi, w_hh, dh_prev, turned(t))
         if I:
-            matmul_rows(dxs, 0, hi - lo, w_ih, dx_t, t % 2 == 1)
+            matmul_rows(dxs, 0, hi - lo, w_ih, dx_t, turned(t))
         for b in range(lo, hi):
             copy_row(dx[t, b], dx_t[b - lo, :I])
             if t < lengths[b]:

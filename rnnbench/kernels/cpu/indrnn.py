@@ -13,7 +13,7 @@ from rnnbench.backend import LayerGrads
 from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, activation_grad,
                                           input_grad_buffer, norms, row_norm, row_norms, run_blocks, tanh,
                                           thread_rows, transposed_products)
-from rnnbench.kernels.cpu.gemm import copy_row, matmul_rows, pack, product_buffer
+from rnnbench.kernels.cpu.gemm import copy_row, matmul_rows, pack, product_buffer, turned
 from rnnbench.kernels.cpu.workspace import aligned, copy, empty
 
 
@@ -27,7 +27,7 @@ def indrnn_forward(lo, hi, x, w, w_hh, bias, h0, lengths, relu, out, h):
     state = h0[lo:hi].copy()                         # (rows, H) h_{t-1}
     pre = product_buffer(hi - lo, w, x)              # (rows, >= H) x_t W_ih^T
     for t in range(T):
-        matmul_rows(x[t], lo, hi, w, pre, t % 2 == 1)
+        matmul_rows(x[t], lo, hi, w, pre, turned(t))
         for b in range(lo, hi):
             out_row = out[t, b]
             if t < lengths[b]:
@@ -76,7 +76,7 @@ def indrnn_backward(lo, hi, w, w_hh, h0, out, lengths, relu, d_out, dh, dpre, dx
                 if with_norms:
                     h_rn[t, b] = row_norm(d)
         if I:
-            matmul_rows(dpre[t], lo, hi, w, back, t % 2 == 1)
+            matmul_rows(dpre[t], lo, hi, w, back, turned(t))
         for b in range(lo, hi):
             copy_row(dx[t, b], back[b - lo, :I])
 

@@ -21,7 +21,7 @@ from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, backward_produc
                                           run_blocks, sigmoid, stacked_weights, tanh, thread_rows,
                                           weight_grads)
 from rnnbench.kernels.cpu.gemm import (copy_row, matmul_rows, multiply_add, pack, product_buffer, project,
-                                       step_buffers)
+                                       step_buffers, turned)
 from rnnbench.kernels.cpu.workspace import aligned, copy, empty
 
 
@@ -153,7 +153,7 @@ def lstm_backward(lo, hi, w, xo, w_p, peep, c0, gates, cs, lengths, ahead, d_out
                 prefetch_write(da[t - 1, b])
                 if t > 1:
                     prefetch_read(cs[t - 2, b])
-        matmul_rows(da[t], lo, hi, w, back, t % 2 == 1)
+        matmul_rows(da[t], lo, hi, w, back, turned(t))
         for b in range(lo, hi):
             copy_row(dx[t, b], back[b - lo, xo:xo + I])
             if t < lengths[b]:

@@ -10,7 +10,8 @@ from rnnbench.backend import LayerGrads
 from rnnbench.kernels.cpu._common import (KERNEL, KernelForward, activation_grad, backward_product,
                                           input_grads, norms, row_norm, row_norms, run_blocks,
                                           stacked_weights, tanh, thread_rows, weight_grads)
-from rnnbench.kernels.cpu.gemm import copy_row, matmul_rows, pack, product_buffer, project, step_buffers
+from rnnbench.kernels.cpu.gemm import (copy_row, matmul_rows, pack, product_buffer, project, step_buffers,
+                                       turned)
 from rnnbench.kernels.cpu.workspace import aligned, copy, empty
 
 
@@ -60,7 +61,7 @@ def rnn_backward(lo, hi, w, xo, out, lengths, relu, d_out, dh, dpre, dx, h_rn):
                 dpre_row[:] = zero
             if with_norms:
                 h_rn[t, b] = row_norm(d)
-        matmul_rows(dpre[t], lo, hi, w, back, t % 2 == 1)
+        matmul_rows(dpre[t], lo, hi, w, back, turned(t))
         for b in range(lo, hi):
             copy_row(dx[t, b], back[b - lo, xo:xo + I])
             if t < lengths[b]:
